@@ -1,0 +1,62 @@
+#pragma once
+// containerd's version-2 config.toml: the fields the daemon reads, plus each
+// plugin's section merged over that plugin's registered defaults.
+#include <toml++/toml.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "plugins/plugin.h"
+
+namespace mcd::daemon {
+
+struct Config {
+  int version = 2;
+  std::string root = "/var/lib/minicontainerd";
+  std::string state = "/run/minicontainerd";
+  struct {
+    std::string address = "/run/minicontainerd/minicontainerd.sock";
+    int64_t uid = 0;
+    int64_t gid = 0;
+    int64_t max_recv_message_size = 16 << 20;  // containerd's defaults
+    int64_t max_send_message_size = 16 << 20;
+  } grpc;
+  struct {
+    std::string address;  // empty: <grpc address>.ttrpc
+    int64_t uid = 0;
+    int64_t gid = 0;
+  } ttrpc;
+  struct {
+    std::string address;
+    int64_t uid = 0;
+    int64_t gid = 0;
+    std::string level = "info";
+    std::string format = "text";
+  } debug;
+  std::vector<std::string> disabled_plugins;
+  std::vector<std::string> required_plugins;
+  toml::table plugins;  // [plugins."<type>.<id>"] as written by the user
+
+  std::string TtrpcAddress() const {
+    return ttrpc.address.empty() ? grpc.address + ".ttrpc" : ttrpc.address;
+  }
+};
+
+// Parses a config file's text. Unknown keys are returned in `warnings`; a bad
+// value throws errdefs InvalidArgument naming the file, line, key and reason.
+Config ParseConfig(const std::string& text, const std::string& source,
+                   std::vector<std::string>* warnings);
+Config LoadConfig(const std::string& path, std::vector<std::string>* warnings);
+
+// The effective section of one plugin: its defaults with the user's values
+// over them. A user value of another type than the default's throws; keys
+// the plugin does not know are kept and reported in warnings.
+toml::table PluginConfig(const Config& cfg, const plugin::Registration& reg,
+                         std::vector<std::string>* warnings);
+
+// The whole config as TOML, with every registered plugin's section
+// (`config default` without user input, `config dump` with it).
+std::string Render(const Config& cfg, const std::vector<plugin::Registration>& regs);
+
+}  // namespace mcd::daemon

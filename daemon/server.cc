@@ -1,0 +1,145 @@
+#include "daemon/server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <list>
+
+#include "daemon/listeners.h"
+#include "pkg/errdefs.h"
+#include "pkg/fd.h"
+#include "pkg/fs.h"
+#include "pkg/log.h"
+#include "services/grpc_util.h"
+
+namespace mcd::daemon {
+
+void PrepareSocket(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    fs::MkdirAll(std::filesystem::path(path).parent_path().string(), 0711);
+    return;
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    throw errdefs::FailedPrecondition(path + " exists and is not a socket");
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) throw errdefs::InvalidArgument("socket path too long: " + path);
+  std::copy(path.begin(), path.end(), addr.sun_path);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    throw errdefs::Make(errdefs::Code::kFailedPrecondition,
+                        "address " + path + " is in use by a running daemon");
+  }
+  log::Warn("removing stale socket", {{"address", path}});
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    throw errdefs::FromErrno(errno, "remove stale socket " + path);
+  }
+}
+
+Server::Server(Config cfg, std::string binary) : cfg_(std::move(cfg)) {
+  info_.root = cfg_.root;
+  info_.state = cfg_.state;
+  info_.grpc_address = cfg_.grpc.address;
+  info_.ttrpc_address = cfg_.TtrpcAddress();
+  info_.binary = std::move(binary);
+}
+
+Server::~Server() { Shutdown(); }
+
+void Server::LoadPlugins() {
+  fs::MkdirAll(cfg_.root, 0711);
+  fs::MkdirAll(cfg_.state, 0711);
+  ::chmod(cfg_.root.c_str(), 0711);
+  ::chmod(cfg_.state.c_str(), 0711);
+
+  const auto& regs = plugin::Registry::Global().All();
+  auto order = plugin::Graph(regs, cfg_.disabled_plugins);
+  configs_.reserve(order.size());
+  for (const auto* reg : order) {
+    std::vector<std::string> warnings;
+    configs_.push_back(PluginConfig(cfg_, *reg, &warnings));
+    for (const auto& w : warnings) log::Warn(w);
+    auto loaded = std::make_shared<plugin::Loaded>();
+    loaded->reg = reg;
+    set_.Add(loaded);
+    const std::string uri = reg->URI();
+    log::Info("loading plugin \"" + uri + "\"...", {{"type", reg->type}});
+    plugin::InitContext ic(*reg, info_, configs_.back(), &exchange_, set_, *loaded);
+    try {
+      loaded->instance = reg->init(ic);
+      if (!loaded->instance) throw errdefs::Internal("init returned no instance");
+    } catch (const plugin::SkipPlugin& e) {
+      loaded->status = {plugin::Status::State::kSkipped, e.what(), 0};
+      log::Info("skip loading plugin \"" + uri + "\"...", {{"error", e.what()}, {"type", reg->type}});
+    } catch (const std::exception& e) {
+      loaded->status = {plugin::Status::State::kError, e.what(),
+                        static_cast<int>(errdefs::CodeOf(e))};
+      log::Warn("failed to load plugin " + uri, {{"error", e.what()}});
+    }
+  }
+  for (const auto& req : cfg_.required_plugins) {
+    bool ok = false;
+    for (const auto& l : set_.All()) {
+      if (l->reg->URI() == req && l->instance) ok = true;
+    }
+    if (!ok) {
+      throw errdefs::FailedPrecondition("required plugin " + req + " not initialised");
+    }
+  }
+}
+
+void Server::Serve() {
+  PrepareSocket(cfg_.grpc.address);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + cfg_.grpc.address, grpc::InsecureServerCredentials());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(cfg_.grpc.max_recv_message_size));
+  builder.SetMaxSendMessageSize(static_cast<int>(cfg_.grpc.max_send_message_size));
+  for (const auto& l : set_.OfType(plugin::kGRPC)) {
+    auto svc = std::dynamic_pointer_cast<services::GrpcService>(l->instance);
+    if (svc && svc->service()) builder.RegisterService(svc->service());
+  }
+  grpc_ = builder.BuildAndStart();
+  if (!grpc_) throw errdefs::Unavailable("cannot listen on " + cfg_.grpc.address);
+  if (::chmod(cfg_.grpc.address.c_str(), 0660) != 0 ||
+      ::chown(cfg_.grpc.address.c_str(), static_cast<uid_t>(cfg_.grpc.uid),
+              static_cast<gid_t>(cfg_.grpc.gid)) != 0) {
+    throw errdefs::FromErrno(errno, "set permissions of " + cfg_.grpc.address);
+  }
+  extra_ = std::make_unique<Listeners>(cfg_, set_);
+  extra_->Start();
+  log::Info("serving...", {{"address", cfg_.grpc.address}});
+  for (const auto& l : set_.All()) {
+    if (l->instance) l->instance->Serving();
+  }
+  log::Info("containerd successfully booted", {});
+}
+
+void Server::Shutdown() {
+  if (shut_) return;
+  shut_ = true;
+  if (grpc_) {
+    grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    grpc_.reset();
+    ::unlink(cfg_.grpc.address.c_str());
+  }
+  if (extra_) extra_->Stop();
+  const auto& all = set_.All();
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (!(*it)->instance) continue;
+    try {
+      (*it)->instance->Close();
+    } catch (const std::exception& e) {
+      log::Warn("close plugin", {{"id", (*it)->reg->URI()}, {"error", e.what()}});
+    }
+  }
+  extra_.reset();
+}
+
+}  // namespace mcd::daemon

@@ -1,0 +1,197 @@
+#include "metadata/db.h"
+
+#include <rocksdb/options.h>
+
+#include "pkg/errdefs.h"
+#include "pkg/fs.h"
+
+namespace mcd::metadata {
+
+std::string NamespaceKey(std::string_view ns) { return "v1/" + std::string(ns); }
+std::string BucketPrefix(std::string_view ns, std::string_view bucket) {
+  return "v1/" + std::string(ns) + "/" + std::string(bucket) + "/";
+}
+std::string ObjectKey(std::string_view ns, std::string_view bucket, std::string_view id) {
+  return BucketPrefix(ns, bucket) + std::string(id);
+}
+
+void Check(const rocksdb::Status& s, std::string_view what) {
+  if (!s.ok()) throw errdefs::Internal(std::string(what) + ": " + s.ToString());
+}
+
+namespace {
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+}  // namespace
+
+std::optional<std::string> Txn::Get(std::string_view key) {
+  std::string v;
+  auto s = batch_.GetFromBatchAndDB(db_, rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
+  if (s.IsNotFound()) return std::nullopt;
+  Check(s, "get");
+  return v;
+}
+
+void Txn::Put(std::string_view key, std::string_view value) {
+  Check(batch_.Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size())),
+        "put");
+}
+
+void Txn::Delete(std::string_view key) {
+  Check(batch_.Delete(rocksdb::Slice(key.data(), key.size())), "delete");
+}
+
+void Txn::Scan(std::string_view prefix,
+               const std::function<bool(std::string_view, std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> base(db_->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(batch_.NewIteratorWithBase(base.release()));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    auto k = it->key();
+    std::string_view key(k.data(), k.size());
+    if (!StartsWith(key, prefix)) break;
+    auto v = it->value();
+    if (!fn(key, std::string_view(v.data(), v.size()))) break;
+  }
+}
+
+void Txn::DeletePrefix(std::string_view prefix) {
+  std::vector<std::string> keys;
+  Scan(prefix, [&](std::string_view k, std::string_view) {
+    keys.emplace_back(k);
+    return true;
+  });
+  for (const auto& k : keys) Delete(k);
+}
+
+bool Txn::HasPrefix(std::string_view prefix) {
+  bool found = false;
+  Scan(prefix, [&](std::string_view, std::string_view) {
+    found = true;
+    return false;
+  });
+  return found;
+}
+
+std::shared_ptr<DB> DB::Open(const std::string& dir) {
+  fs::MkdirAll(dir, 0711);
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  // Small and quick to open: the daemon's metadata is small.
+  opts.max_open_files = 64;
+  opts.keep_log_file_num = 2;
+  opts.recycle_log_file_num = 2;
+  opts.max_background_jobs = 1;
+  opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  opts.write_buffer_size = 4 << 20;
+  rocksdb::DB* raw = nullptr;
+  Check(rocksdb::DB::Open(opts, dir, &raw), "open metadata database " + dir);
+  std::shared_ptr<DB> db(new DB());
+  db->db_.reset(raw);
+
+  auto v = db->Get(kSchemaKey);
+  if (!v) {
+    db->Update([](Txn& t) { t.Put(kSchemaKey, std::to_string(kSchemaVersion)); });
+  } else if (std::stoi(*v) > kSchemaVersion) {
+    throw errdefs::FailedPrecondition("metadata schema version " + *v +
+                                      " is newer than this daemon's " +
+                                      std::to_string(kSchemaVersion));
+  }
+  return db;
+}
+
+DB::~DB() { Close(); }
+
+void DB::Close() {
+  std::lock_guard lk(write_mu_);
+  if (db_) {
+    db_->Close();
+    db_.reset();
+  }
+}
+
+void DB::Update(const std::function<void(Txn&)>& fn) {
+  std::unique_lock lk(write_mu_);
+  if (!db_) throw errdefs::Unavailable("metadata database closed");
+  Txn t(db_.get());
+  fn(t);
+  if (t.batch_.GetWriteBatch()->Count() == 0) return;
+  bool deletion = t.batch_.GetWriteBatch()->HasDelete();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  Check(db_->Write(wo, t.batch_.GetWriteBatch()), "commit");
+  mutations_.fetch_add(1);
+  lk.unlock();
+  std::vector<std::function<void(bool)>> hooks;
+  {
+    std::lock_guard hl(hooks_mu_);
+    hooks = hooks_;
+  }
+  for (auto& h : hooks) h(deletion);
+}
+
+std::optional<std::string> DB::Get(std::string_view key) const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
+  if (s.IsNotFound()) return std::nullopt;
+  Check(s, "get");
+  return v;
+}
+
+void DB::Scan(std::string_view prefix,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    auto k = it->key();
+    std::string_view key(k.data(), k.size());
+    if (!StartsWith(key, prefix)) break;
+    auto v = it->value();
+    if (!fn(key, std::string_view(v.data(), v.size()))) break;
+  }
+}
+
+bool DB::HasPrefix(std::string_view prefix) const {
+  bool found = false;
+  Scan(prefix, [&](std::string_view, std::string_view) {
+    found = true;
+    return false;
+  });
+  return found;
+}
+
+std::vector<std::string> DB::Namespaces() const {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  const std::string root = "v1/";
+  it->Seek(root);
+  while (it->Valid()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (!StartsWith(key, root)) break;
+    std::string_view rest = key.substr(root.size());
+    size_t slash = rest.find('/');
+    std::string ns(rest.substr(0, slash));
+    if (slash == std::string_view::npos) {
+      // A namespace record; "v1/<ns>-x" may sort before "v1/<ns>/...": step.
+      out.push_back(ns);
+      it->Next();
+    } else {
+      // Inside a namespace's subtree: "v1/<ns>0" sorts right after it.
+      it->Seek(root + ns + static_cast<char>('/' + 1));
+    }
+  }
+  return out;
+}
+
+void DB::OnMutation(std::function<void(bool)> fn) {
+  std::lock_guard lk(hooks_mu_);
+  hooks_.push_back(std::move(fn));
+}
+
+void DB::NotifyDeletion() {
+  std::vector<std::function<void(bool)>> hooks;
+  {
+    std::lock_guard hl(hooks_mu_);
+    hooks = hooks_;
+  }
+  for (auto& h : hooks) h(true);
+}
+
+}  // namespace mcd::metadata

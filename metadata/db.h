@@ -1,0 +1,96 @@
+#pragma once
+// The metadata database on RocksDB. Keys mirror containerd's bolt buckets as
+// strings: "v1/<ns>/<bucket>/<id>..." with namespace records at "v1/<ns>".
+// Every write is one atomic batch with a synced WAL (containerd's bolt fsyncs
+// each transaction). Read-modify-write goes through Update(), which
+// serialises writers so a transaction sees its own writes and no one else's.
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugins/plugin.h"
+
+namespace mcd::metadata {
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr const char* kSchemaKey = "schema/version";
+
+// Key builders.
+std::string NamespaceKey(std::string_view ns);                         // v1/<ns>
+std::string BucketPrefix(std::string_view ns, std::string_view bucket);  // v1/<ns>/<bucket>/
+std::string ObjectKey(std::string_view ns, std::string_view bucket, std::string_view id);
+
+// A read-write transaction: reads see this transaction's writes.
+class Txn {
+ public:
+  std::optional<std::string> Get(std::string_view key);
+  void Put(std::string_view key, std::string_view value);
+  void Delete(std::string_view key);
+  // Every key with this prefix, in order, with its value; fn returns false to stop.
+  void Scan(std::string_view prefix,
+            const std::function<bool(std::string_view key, std::string_view value)>& fn);
+  void DeletePrefix(std::string_view prefix);
+  bool HasPrefix(std::string_view prefix);
+
+ private:
+  friend class DB;
+  explicit Txn(rocksdb::DB* db) : db_(db), batch_(rocksdb::BytewiseComparator(), 0, true) {}
+  rocksdb::DB* db_;
+  rocksdb::WriteBatchWithIndex batch_;
+};
+
+class DB : public plugin::Instance {
+ public:
+  // Opens (creating) the database in `dir`; refuses a newer schema.
+  static std::shared_ptr<DB> Open(const std::string& dir);
+  ~DB() override;
+  void Close() override;
+
+  // Runs fn in one transaction and commits it atomically with a synced WAL.
+  // An exception from fn discards every write.
+  void Update(const std::function<void(Txn&)>& fn);
+  template <class R>
+  R UpdateR(const std::function<R(Txn&)>& fn) {
+    std::optional<R> r;
+    Update([&](Txn& t) { r = fn(t); });
+    return std::move(*r);
+  }
+
+  // Lock-free reads of committed data.
+  std::optional<std::string> Get(std::string_view key) const;
+  void Scan(std::string_view prefix,
+            const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+  bool HasPrefix(std::string_view prefix) const;
+
+  // Namespace names in order, found by seeking past each one's subtree.
+  std::vector<std::string> Namespaces() const;
+
+  // Bumped after every committed write; the GC scheduler watches it.
+  uint64_t mutations() const { return mutations_.load(); }
+  // Hooks run after a commit that deleted something (GC triggers).
+  void OnMutation(std::function<void(bool deletion)> fn);
+  void NotifyDeletion();  // a store removed something outside a commit
+
+  rocksdb::DB* raw() { return db_.get(); }
+
+ private:
+  DB() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::mutex write_mu_;
+  std::atomic<uint64_t> mutations_{0};
+  std::mutex hooks_mu_;
+  std::vector<std::function<void(bool)>> hooks_;
+};
+
+// Throws errdefs::Internal on a RocksDB failure.
+void Check(const rocksdb::Status& s, std::string_view what);
+
+}  // namespace mcd::metadata

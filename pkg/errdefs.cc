@@ -1,0 +1,61 @@
+#include "pkg/errdefs.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace mcd::errdefs {
+
+std::string_view ClassText(Code code) {
+  switch (code) {
+    case Code::kNotFound: return "not found";
+    case Code::kAlreadyExists: return "already exists";
+    case Code::kInvalidArgument: return "invalid argument";
+    case Code::kFailedPrecondition: return "failed precondition";
+    case Code::kUnavailable: return "unavailable";
+    case Code::kUnimplemented: return "not implemented";
+    case Code::kAborted: return "aborted";
+    case Code::kCanceled: return "context canceled";
+    case Code::kDeadlineExceeded: return "context deadline exceeded";
+    case Code::kPermissionDenied: return "permission denied";
+    case Code::kOutOfRange: return "out of range";
+    case Code::kResourceExhausted: return "resource exhausted";
+    case Code::kDataLoss: return "data loss";
+    case Code::kUnauthenticated: return "unauthenticated";
+    case Code::kInternal: return "internal";
+    case Code::kOk: return "ok";
+    case Code::kUnknown: break;
+  }
+  return "unknown";
+}
+
+Error Make(Code code, std::string_view context) {
+  std::string msg(context);
+  if (!msg.empty()) msg += ": ";
+  msg += ClassText(code);
+  return Error(code, std::move(msg));
+}
+
+Error FromErrno(int err, std::string_view context) {
+  std::string msg(context);
+  msg += ": ";
+  msg += std::strerror(err);
+  switch (err) {
+    case ENOENT: return Make(Code::kNotFound, msg);
+    case EEXIST: return Make(Code::kAlreadyExists, msg);
+    case EINVAL: return Make(Code::kInvalidArgument, msg);
+    case EBUSY:
+    case ENOTEMPTY: return Make(Code::kFailedPrecondition, msg);
+    case ENOSYS:
+    case EOPNOTSUPP: return Make(Code::kUnimplemented, msg);
+    case EACCES:
+    case EPERM: return Error(Code::kPermissionDenied, msg);
+    default: return Error(Code::kUnknown, msg);
+  }
+}
+
+Code CodeOf(const std::exception& e) {
+  if (auto* err = dynamic_cast<const Error*>(&e)) return err->code();
+  return Code::kUnknown;
+}
+
+}  // namespace mcd::errdefs

@@ -1,0 +1,20 @@
+#pragma once
+// Small filesystem helpers that report failures as errdefs errors.
+#include <string>
+#include <string_view>
+
+namespace mcd::fs {
+
+// Whole file as bytes; NotFound when missing.
+std::string ReadFile(const std::string& path);
+// Write to a temp file, fsync, rename: readers see old or new, never half.
+void WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
+// mkdir -p with the given mode for created directories.
+void MkdirAll(const std::string& path, int mode = 0711);
+// rm -rf; a missing path is fine.
+void RemoveAll(const std::string& path);
+bool Exists(const std::string& path);
+// fsync a directory so a rename or create in it is durable.
+void SyncDir(const std::string& dir);
+
+}  // namespace mcd::fs

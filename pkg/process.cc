@@ -1,0 +1,140 @@
+#include "pkg/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "pkg/errdefs.h"
+#include "pkg/fd.h"
+
+extern char** environ;
+
+namespace mcd::process {
+namespace {
+
+void MakePipe(UniqueFd* r, UniqueFd* w) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throw errdefs::FromErrno(errno, "pipe");
+  r->reset(p[0]);
+  w->reset(p[1]);
+}
+
+}  // namespace
+
+std::string LookPath(const std::string& name) {
+  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find(':', start);
+    if (end == std::string::npos) end = p.size();
+    std::string dir = p.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string cand = dir + "/" + name;
+    struct stat st;
+    if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(cand.c_str(), X_OK) == 0)
+      return cand;
+    start = end + 1;
+  }
+  return "";
+}
+
+Result Run(const Options& opts) {
+  if (opts.argv.empty()) throw errdefs::InvalidArgument("empty argv");
+  std::string exe = LookPath(opts.argv[0]);
+  if (exe.empty()) throw errdefs::NotFound("executable file " + opts.argv[0] + " not found in $PATH");
+
+  // Everything exec needs is built before fork: the child only makes
+  // async-signal-safe calls.
+  std::vector<char*> argv;
+  for (const auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  for (const auto& e : opts.extra_env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  UniqueFd in_r, in_w, out_r, out_w, err_r, err_w;
+  MakePipe(&in_r, &in_w);
+  MakePipe(&out_r, &out_w);
+  if (!opts.merge_stderr) MakePipe(&err_r, &err_w);
+
+  pid_t pid = ::fork();
+  if (pid < 0) throw errdefs::FromErrno(errno, "fork");
+  if (pid == 0) {
+    if (opts.new_process_group) ::setpgid(0, 0);
+    if (!opts.cwd.empty() && ::chdir(opts.cwd.c_str()) != 0) ::_exit(127);
+    ::dup2(in_r.get(), 0);
+    ::dup2(out_w.get(), 1);
+    ::dup2(opts.merge_stderr ? out_w.get() : err_w.get(), 2);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(exe.c_str(), argv.data(), envp.data());
+    ::_exit(127);
+  }
+  in_r.reset();
+  out_w.reset();
+  err_w.reset();
+
+  Result res;
+  size_t in_off = 0;
+  if (opts.stdin_data.empty()) in_w.reset();
+  auto deadline = opts.timeout ? std::chrono::steady_clock::now() + *opts.timeout
+                               : std::chrono::steady_clock::time_point::max();
+  while (out_r || err_r || in_w) {
+    pollfd fds[3];
+    int n = 0;
+    int out_i = -1, err_i = -1, in_i = -1;
+    if (out_r) { fds[n] = {out_r.get(), POLLIN, 0}; out_i = n++; }
+    if (err_r) { fds[n] = {err_r.get(), POLLIN, 0}; err_i = n++; }
+    if (in_w) { fds[n] = {in_w.get(), POLLOUT, 0}; in_i = n++; }
+    int wait_ms = -1;
+    if (opts.timeout) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      wait_ms = left.count() < 0 ? 0 : static_cast<int>(left.count());
+    }
+    int rc = ::poll(fds, static_cast<nfds_t>(n), wait_ms);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (rc == 0) {
+      ::kill(pid, SIGKILL);
+      res.timed_out = true;
+      break;
+    }
+    char buf[65536];
+    auto drain = [&](int idx, UniqueFd& fd, std::string& sink) {
+      if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
+      ssize_t r = ::read(fd.get(), buf, sizeof buf);
+      if (r > 0) sink.append(buf, static_cast<size_t>(r));
+      else if (r == 0 || errno != EINTR) fd.reset();
+    };
+    drain(out_i, out_r, res.out);
+    drain(err_i, err_r, res.err);
+    if (in_i >= 0 && (fds[in_i].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t w = ::write(in_w.get(), opts.stdin_data.data() + in_off,
+                          opts.stdin_data.size() - in_off);
+      if (w > 0) in_off += static_cast<size_t>(w);
+      if (w < 0 && errno != EINTR && errno != EAGAIN) in_w.reset();
+      if (in_off >= opts.stdin_data.size()) in_w.reset();
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) res.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) res.term_signal = WTERMSIG(status);
+  return res;
+}
+
+}  // namespace mcd::process

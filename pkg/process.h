@@ -1,0 +1,37 @@
+#pragma once
+// Running a child process to completion: argv, environment, cwd, stdin bytes,
+// captured stdout/stderr. Used for shim start/delete and by tests to run ctr.
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mcd::process {
+
+struct Options {
+  std::vector<std::string> argv;               // argv[0] is looked up on PATH
+  std::vector<std::string> extra_env;          // "K=V" added to the inherited environment
+  std::string cwd;                             // empty: inherit
+  std::string stdin_data;                      // written then closed
+  bool merge_stderr = false;                   // stderr into stdout, as CombinedOutput
+  bool new_process_group = false;              // setpgid(0, 0)
+  std::optional<std::chrono::milliseconds> timeout;  // SIGKILL after this
+};
+
+struct Result {
+  int exit_code = -1;  // -1 when killed by a signal
+  int term_signal = 0;
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+// Throws errdefs errors when the process cannot be started.
+Result Run(const Options& opts);
+
+// PATH lookup as exec does; empty when not found.
+std::string LookPath(const std::string& name);
+
+}  // namespace mcd::process

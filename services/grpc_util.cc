@@ -1,0 +1,48 @@
+#include "services/grpc_util.h"
+
+#include "pkg/errdefs.h"
+#include "pkg/log.h"
+
+namespace mcd::services {
+namespace {
+
+std::string Header(const grpc::ServerContextBase& sc, const char* key) {
+  const auto& md = sc.client_metadata();
+  auto it = md.find(key);
+  if (it == md.end()) return {};
+  return std::string(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+Context ContextFrom(const grpc::ServerContextBase& sc) {
+  Context ctx = MakeContext(Header(sc, kNamespaceHeader), Header(sc, kLeaseHeader));
+  auto deadline = sc.deadline();
+  if (deadline != std::chrono::system_clock::time_point::max()) {
+    ctx.deadline = std::chrono::steady_clock::now() +
+                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       deadline - std::chrono::system_clock::now());
+  }
+  return ctx;
+}
+
+grpc::Status ToStatus(const std::exception& e) {
+  auto code = errdefs::CodeOf(e);
+  return grpc::Status(static_cast<grpc::StatusCode>(code), e.what());
+}
+
+grpc::Status Handle(const grpc::ServerContextBase* sc,
+                    const std::function<void(const Context&)>& fn) {
+  try {
+    fn(ContextFrom(*sc));
+    return grpc::Status::OK;
+  } catch (const std::exception& e) {
+    auto st = ToStatus(e);
+    if (st.error_code() == grpc::StatusCode::UNKNOWN || st.error_code() == grpc::StatusCode::INTERNAL) {
+      log::Error("request failed", {{"error", e.what()}});
+    }
+    return st;
+  }
+}
+
+}  // namespace mcd::services

@@ -1,0 +1,41 @@
+// grpc plugin "version": containerd.services.version.v1.Version. No local
+// plugin: the answer is a constant of the build.
+#include "github.com/containerd/containerd/api/services/version/v1/version.grpc.pb.h"
+#include "services/grpc_util.h"
+
+#ifndef MCD_VERSION
+#define MCD_VERSION "0.0.0"
+#endif
+#ifndef MCD_CONTAINERD_VERSION
+#define MCD_CONTAINERD_VERSION "1.6.20"
+#endif
+
+namespace mcd::services::version {
+namespace {
+
+namespace api = containerd::services::version::v1;
+
+class Service final : public api::Version::Service, public GrpcService {
+ public:
+  grpc::Service* service() override { return this; }
+  // The containerd version whose API we serve; the revision names us.
+  grpc::Status Version(grpc::ServerContext*, const google::protobuf::Empty*,
+                       api::VersionResponse* resp) override {
+    resp->set_version(MCD_CONTAINERD_VERSION);
+    resp->set_revision("minicontainerd-" MCD_VERSION);
+    return grpc::Status::OK;
+  }
+};
+
+plugin::Registrar reg{{
+    .type = plugin::kGRPC,
+    .id = "version",
+    .requires_ = {},
+    .config = {},
+    .init = [](plugin::InitContext&) -> std::shared_ptr<plugin::Instance> {
+      return std::make_shared<Service>();
+    },
+}};
+
+}  // namespace
+}  // namespace mcd::services::version

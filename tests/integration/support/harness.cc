@@ -1,0 +1,188 @@
+#include "tests/integration/support/harness.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "pkg/fs.h"
+
+namespace mcd::itest {
+namespace {
+
+void UnmountUnder(const std::string& prefix) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::vector<std::string> points;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string a, b, c, d, point;
+    ls >> a >> b >> c >> d >> point;
+    if (point.rfind(prefix + "/", 0) == 0) points.push_back(point);
+  }
+  std::sort(points.begin(), points.end(),
+            [](const std::string& x, const std::string& y) { return x.size() > y.size(); });
+  for (const auto& p : points) Sh({"umount", "-l", p});
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/mcd-test-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+  ::chmod(path_.c_str(), 0711);
+}
+
+TempDir::~TempDir() {
+  UnmountUnder(path_);
+  try {
+    fs::RemoveAll(path_);
+  } catch (...) {
+  }
+}
+
+Daemon::Daemon(const std::string& dir, Options opts)
+    : dir_(dir), opts_(std::move(opts)), socket_(dir + "/containerd.sock") {}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) Stop();
+}
+
+std::vector<std::string> Daemon::Argv() const {
+  std::vector<std::string> argv = {MCD_DAEMON_BINARY, "--root", root(), "--state", state(),
+                                   "--address", socket_, "--log-level", "debug"};
+  if (!opts_.config_toml.empty()) {
+    argv.push_back("--config");
+    argv.push_back(dir_ + "/config.toml");
+  }
+  for (const auto& a : opts_.extra_args) argv.push_back(a);
+  return argv;
+}
+
+std::string Daemon::Log() const {
+  try {
+    return fs::ReadFile(log_path());
+  } catch (...) {
+    return "";
+  }
+}
+
+void Daemon::Start() {
+  std::string log;
+  if (StartExpectFailure(&log) != 0 || pid_ <= 0) {
+    throw std::runtime_error("daemon failed to start:\n" + log);
+  }
+}
+
+int Daemon::StartExpectFailure(std::string* log) {
+  if (!opts_.config_toml.empty()) fs::WriteFileAtomic(dir_ + "/config.toml", opts_.config_toml);
+  auto argv = Argv();
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  int logfd = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // The daemon's stderr goes to a pipe a reader thread copies to the log:
+    // here a small relay process does it so the test needs no thread.
+    ::close(p[0]);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::dup2(logfd, 1);
+    ::dup2(p[1], 2);
+    ::setpgid(0, 0);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(p[1]);
+  pid_ = pid;
+  // Read the daemon's stderr until it says it booted or closes it (exit).
+  std::string seen;
+  char buf[4096];
+  bool booted = false;
+  while (!booted) {
+    ssize_t n = ::read(p[0], buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, static_cast<size_t>(n));
+    if (::write(logfd, buf, static_cast<size_t>(n)) < 0) break;
+    booted = seen.find("containerd successfully booted") != std::string::npos;
+  }
+  if (booted) {
+    // Keep copying the rest of the log in a detached relay process.
+    pid_t relay = ::fork();
+    if (relay == 0) {
+      for (;;) {
+        ssize_t n = ::read(p[0], buf, sizeof buf);
+        if (n <= 0) ::_exit(0);
+        if (::write(logfd, buf, static_cast<size_t>(n)) < 0) ::_exit(0);
+      }
+    }
+    ::close(p[0]);
+    ::close(logfd);
+    *log = seen;
+    return 0;
+  }
+  ::close(p[0]);
+  ::close(logfd);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  pid_ = -1;
+  *log = Log();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int Daemon::Stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void Daemon::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+process::Result Ctr(const Daemon& d, const std::vector<std::string>& args, const std::string& ns,
+                    const std::string& stdin_data) {
+  process::Options o;
+  o.argv = {"ctr", "-a", d.socket()};
+  if (!ns.empty()) {
+    o.argv.push_back("-n");
+    o.argv.push_back(ns);
+  }
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.stdin_data = stdin_data;
+  o.timeout = std::chrono::seconds(120);
+  return process::Run(o);
+}
+
+process::Result Sh(const std::vector<std::string>& argv, const std::string& stdin_data) {
+  process::Options o;
+  o.argv = argv;
+  o.stdin_data = stdin_data;
+  o.timeout = std::chrono::seconds(300);
+  return process::Run(o);
+}
+
+void Require(const std::string& tool) {
+  if (process::LookPath(tool).empty()) {
+    throw std::runtime_error("integration tests need " + tool +
+                             " on PATH (install: see .ci/run); refusing to skip");
+  }
+}
+
+}  // namespace mcd::itest

@@ -1,0 +1,72 @@
+#pragma once
+// Integration harness: a minicontainerd on a temporary root/state/socket and
+// the real ctr pointed at it.
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "pkg/process.h"
+
+namespace mcd::itest {
+
+// A temporary directory, traversable (0711), removed (mounts first) at the end.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class Daemon {
+ public:
+  struct Options {
+    std::vector<std::string> extra_args;  // e.g. {"--config", path}
+    std::string config_toml;              // written to <dir>/config.toml and passed when set
+  };
+  // Uses `dir` for root/, state/ and the socket; the same dir restarts on
+  // the same root.
+  explicit Daemon(const std::string& dir, Options opts);
+  explicit Daemon(const std::string& dir) : Daemon(dir, Options{}) {}
+  ~Daemon();
+
+  // Starts and waits until the daemon logs that it booted; throws with the
+  // log when it exits first.
+  void Start();
+  // Starts and expects failure: returns the exit code and fills `log`.
+  int StartExpectFailure(std::string* log);
+  // SIGTERM and wait; returns the exit code.
+  int Stop();
+  // SIGKILL and wait (a crash).
+  void Kill();
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+
+  const std::string& socket() const { return socket_; }
+  std::string root() const { return dir_ + "/root"; }
+  std::string state() const { return dir_ + "/state"; }
+  std::string log_path() const { return dir_ + "/daemon.log"; }
+  std::string Log() const;
+
+ private:
+  std::vector<std::string> Argv() const;
+  std::string dir_;
+  Options opts_;
+  std::string socket_;
+  pid_t pid_ = -1;
+};
+
+// `ctr -a <socket> [-n ns] args...` with a timeout; the result keeps output.
+process::Result Ctr(const Daemon& d, const std::vector<std::string>& args,
+                    const std::string& ns = "default", const std::string& stdin_data = "");
+
+// Runs a command (argv[0] on PATH).
+process::Result Sh(const std::vector<std::string>& argv, const std::string& stdin_data = "");
+
+// Fails the test loudly when a tool or kernel feature the tests need is missing.
+void Require(const std::string& tool);
+
+}  // namespace mcd::itest
