@@ -1,0 +1,128 @@
+#include "runtime/v2/bundle.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "pkg/errdefs.h"
+#include "pkg/fs.h"
+#include "pkg/identifiers.h"
+
+namespace mcd::runtime {
+namespace {
+
+std::string Dir(const std::string& p) {
+  return p.substr(0, p.rfind('/'));
+}
+std::string Base(const std::string& p) {
+  return p.substr(p.rfind('/') + 1);
+}
+
+void Mkdir(const std::string& p, mode_t mode) {
+  if (::mkdir(p.c_str(), mode) != 0) throw errdefs::FromErrno(errno, "mkdir " + p);
+  // mkdir is subject to the umask; the modes here are part of the contract.
+  if (::chmod(p.c_str(), mode) != 0) throw errdefs::FromErrno(errno, "chmod " + p);
+}
+
+// Rename to ".<name>" then remove, so a crash mid-way leaves a hidden dir
+// that the start-up walk skips instead of a half bundle.
+void AtomicDelete(const std::string& path) {
+  std::string hidden = Dir(path) + "/." + Base(path);
+  if (::rename(path.c_str(), hidden.c_str()) != 0) {
+    if (errno == ENOENT) return;
+    throw errdefs::FromErrno(errno, "rename " + path);
+  }
+  fs::RemoveAll(hidden);
+}
+
+}  // namespace
+
+unsigned RemappedRootGid(const std::string& spec) {
+  auto j = nlohmann::json::parse(spec, nullptr, false);
+  if (j.is_discarded()) throw errdefs::InvalidArgument("spec is not valid JSON");
+  if (!j.is_object() || !j.contains("linux") || !j["linux"].is_object()) return 0;
+  const auto& l = j["linux"];
+  if (!l.contains("gidMappings") || !l["gidMappings"].is_array()) return 0;
+  for (const auto& m : l["gidMappings"]) {
+    if (m.is_object() && m.value("containerID", 1u) == 0) return m.value("hostID", 0u);
+  }
+  return 0;
+}
+
+void UnmountAll(const std::string& target) {
+  // Each call removes the top mount; EINVAL means nothing is mounted there.
+  for (int i = 0; i < 1024; ++i) {
+    if (::umount2(target.c_str(), MNT_DETACH) == 0) continue;
+    if (errno == EINVAL || errno == ENOENT) return;
+    if (errno == EINTR) continue;
+    throw errdefs::FromErrno(errno, "unmount " + target);
+  }
+  throw errdefs::Internal("unmount " + target + ": too many stacked mounts");
+}
+
+Bundle Bundle::Create(const std::string& root, const std::string& state, const std::string& ns,
+                      const std::string& id, const std::string& spec) {
+  try {
+    identifiers::Validate(id);
+  } catch (const errdefs::Error& e) {
+    throw errdefs::Error(e.code(), "invalid task id " + id + ": " + e.what());
+  }
+  identifiers::Validate(ns);
+  Bundle b = Load(state, ns, id);
+  std::string work = root + "/" + ns + "/" + id;
+  std::vector<std::string> created;
+  try {
+    fs::MkdirAll(state + "/" + ns, 0711);
+    Mkdir(b.path_, 0700);
+    created.push_back(b.path_);
+    if (unsigned gid = RemappedRootGid(spec); gid != 0) {
+      // The remapped container root must traverse the bundle to reach rootfs.
+      if (::chown(b.path_.c_str(), -1, gid) != 0) throw errdefs::FromErrno(errno, "chown bundle");
+      if (::chmod(b.path_.c_str(), 0710) != 0) throw errdefs::FromErrno(errno, "chmod bundle");
+    }
+    fs::MkdirAll(root + "/" + ns, 0711);
+    Mkdir(b.File("rootfs"), 0711);
+    // A work dir left by an earlier task of the same id is stale: start anew.
+    if (::mkdir(work.c_str(), 0711) != 0) {
+      if (errno != EEXIST) throw errdefs::FromErrno(errno, "mkdir " + work);
+      fs::RemoveAll(work);
+      Mkdir(work, 0711);
+    } else if (::chmod(work.c_str(), 0711) != 0) {
+      throw errdefs::FromErrno(errno, "chmod " + work);
+    }
+    created.push_back(work);
+    if (::symlink(work.c_str(), b.File("work").c_str()) != 0)
+      throw errdefs::FromErrno(errno, "symlink work");
+    fs::WriteFileAtomic(b.File("config.json"), spec, 0666);
+  } catch (...) {
+    for (const auto& p : created) fs::RemoveAll(p);
+    throw;
+  }
+  return b;
+}
+
+Bundle Bundle::Load(const std::string& state, const std::string& ns, const std::string& id) {
+  Bundle b;
+  b.id_ = id;
+  b.ns_ = ns;
+  b.path_ = state + "/" + ns + "/" + id;
+  return b;
+}
+
+void Bundle::Delete() const {
+  char buf[4096];
+  ssize_t n = ::readlink(File("work").c_str(), buf, sizeof buf);
+  std::string work = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  std::string rootfs = File("rootfs");
+  UnmountAll(rootfs);
+  if (::rmdir(rootfs.c_str()) != 0 && errno != ENOENT)
+    throw errdefs::FromErrno(errno, "failed to remove bundle rootfs");
+  AtomicDelete(path_);
+  if (!work.empty()) AtomicDelete(work);
+}
+
+}  // namespace mcd::runtime

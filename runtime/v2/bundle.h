@@ -1,0 +1,43 @@
+#pragma once
+// A task's bundle on disk, laid out as containerd 1.6 does:
+//   <state>/<ns>/<id>/            0700 (0710 + remapped root gid with userns)
+//     config.json                 the container's OCI spec bytes
+//     rootfs/                     0711, the shim mounts the rootfs here
+//     work -> <root>/<ns>/<id>    0711, the shim's persistent work dir
+//     log                         fifo the daemon copies into its log
+// The shim adds address, init.pid, log.json, options.json, runtime.
+#include <string>
+
+namespace mcd::runtime {
+
+class Bundle {
+ public:
+  // Creates a fresh bundle; anything created is removed again on failure.
+  // `root` and `state` are the plugin's dirs (…/io.containerd.runtime.v2.task).
+  static Bundle Create(const std::string& root, const std::string& state, const std::string& ns,
+                       const std::string& id, const std::string& spec);
+  // An existing bundle (no checks beyond the id).
+  static Bundle Load(const std::string& state, const std::string& ns, const std::string& id);
+
+  const std::string& id() const { return id_; }
+  const std::string& ns() const { return ns_; }
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+  // Unmounts rootfs (every stacked mount), then removes the bundle and its
+  // work dir, each renamed to a hidden name first so a crash never leaves a
+  // half-removed bundle that looks live. Missing parts are fine.
+  void Delete() const;
+
+ private:
+  std::string id_, ns_, path_;
+};
+
+// The gid that container root maps to (0 without user namespaces). Throws
+// InvalidArgument when the spec is not JSON.
+unsigned RemappedRootGid(const std::string& spec);
+
+// Unmounts everything stacked on `target` (lazy), as mount.UnmountAll does.
+void UnmountAll(const std::string& target);
+
+}  // namespace mcd::runtime

@@ -1,0 +1,559 @@
+#include "runtime/v2/manager.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <latch>
+
+#include "events/exchange.h"
+#include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "pkg/errdefs.h"
+#include "pkg/fs.h"
+#include "pkg/log.h"
+
+namespace mcd::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::string> SubDirs(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (::lstat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) out.push_back(name);
+  }
+  ::closedir(d);
+  return out;
+}
+
+bool IsEmptyDir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return true;
+  bool empty = true;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") {
+      empty = false;
+      break;
+    }
+  }
+  ::closedir(d);
+  return empty;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+TaskManager::TaskManager(ManagerConfig cfg, events::Exchange* events)
+    : cfg_(std::move(cfg)), events_(events), resolver_(cfg_.self) {
+  fs::MkdirAll(cfg_.root, 0711);
+  fs::MkdirAll(cfg_.state, 0711);
+}
+
+TaskManager::~TaskManager() = default;
+
+ShimCommand TaskManager::Command(const Bundle& b, const std::string& binary) const {
+  ShimCommand c;
+  c.binary = binary;
+  c.ns = b.ns();
+  c.id = b.id();
+  c.bundle = b.path();
+  c.grpc_address = cfg_.grpc_address;
+  c.ttrpc_address = cfg_.ttrpc_address;
+  c.self = cfg_.self;
+  c.debug = log::Enabled(log::Level::kDebug);
+  c.sched_core = cfg_.sched_core;
+  return c;
+}
+
+// ---------------------------------------------------------------- create
+
+std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string& id,
+                                          const CreateOpts& opts) {
+  const std::string& ns = ctx.Namespace();
+  const std::string key = ns + "/" + id;
+  {
+    std::lock_guard lk(mu_);
+    if (closing_) throw errdefs::Unavailable("runtime is shutting down");
+    auto it = tasks_.find(ns);
+    if ((it != tasks_.end() && it->second.count(id)) || creating_.count(key))
+      throw errdefs::AlreadyExists("task " + id);
+    creating_.insert(key);
+  }
+  // The lock is not held from here on: a shim may call back into the
+  // daemon's API while it starts.
+  struct Release {
+    TaskManager* m;
+    std::string key;
+    ~Release() {
+      std::lock_guard lk(m->mu_);
+      m->creating_.erase(key);
+    }
+  } release{this, key};
+
+  std::string binary;
+  try {
+    binary = resolver_.Resolve(opts.runtime);
+  } catch (const std::exception& e) {
+    throw errdefs::Unknown(std::string("failed to start shim: failed to resolve runtime path: ") +
+                           e.what());
+  }
+
+  Bundle bundle = Bundle::Create(cfg_.root, cfg_.state, ns, id, opts.spec);
+  std::shared_ptr<ShimLog> shim_log;
+  std::shared_ptr<Task> task;
+  bool created = false;
+  try {
+    shim_log = ShimLog::Open(bundle.path());
+    const google::protobuf::Any* topts = nullptr;
+    if (opts.task_options && !opts.task_options->value().empty())
+      topts = &*opts.task_options;
+    else if (opts.runtime_options)
+      topts = &*opts.runtime_options;
+    ShimCommand cmd = Command(bundle, binary);
+    auto popts = cmd.Start(topts ? topts->SerializeAsString() : "");
+    popts.timeout = 60s;
+    log::Debug("starting shim", {{"id", id}, {"namespace", ns}, {"binary", binary}});
+    process::Result res = process::Run(popts);
+    if (res.exit_code != 0) {
+      std::string why = res.timed_out     ? "signal: killed (timed out)"
+                        : res.term_signal ? "signal: " + std::to_string(res.term_signal)
+                                          : "exit status " + std::to_string(res.exit_code);
+      std::string tail = shim_log->Tail();
+      throw errdefs::Unknown("failed to start shim: start failed: " + Trim(res.out) + ": " + why +
+                             (tail.empty() ? "" : " (shim log: " + Trim(tail) + ")"));
+    }
+    std::string address;
+    try {
+      address = ParseAddress(res.out);
+    } catch (const std::exception& e) {
+      throw errdefs::Unknown(std::string("failed to start shim: ") + e.what());
+    }
+    // Kept for reconnecting and deleting after a restart.
+    fs::WriteFileAtomic(bundle.File("shim-binary-path"), binary, 0600);
+    std::shared_ptr<ttrpc::Client> client;
+    try {
+      client = ttrpc::Client::Connect(address, 10s);
+    } catch (const std::exception& e) {
+      // The shim said where it listens but nothing is there: make sure it
+      // does not linger.
+      auto d = cmd.Delete();
+      d.timeout = cfg_.delete_timeout;
+      process::Run(d);
+      throw errdefs::Unknown(std::string("failed to start shim: ") + e.what());
+    }
+    task = std::make_shared<Task>(bundle, cmd, opts.runtime, client, shim_log);
+
+    taskapi::CreateTaskRequest req;
+    req.set_id(id);
+    req.set_bundle(bundle.path());
+    for (const auto& m : opts.rootfs) *req.add_rootfs() = m;
+    req.set_terminal(opts.terminal);
+    req.set_stdin(opts.stdin_path);
+    req.set_stdout(opts.stdout_path);
+    req.set_stderr(opts.stderr_path);
+    req.set_checkpoint(opts.checkpoint);
+    if (topts) *req.mutable_options() = *topts;
+    taskapi::CreateTaskResponse resp;
+    try {
+      task->Call("Create", req, &resp);
+    } catch (const errdefs::Error& e) {
+      // Undo in the shim, then stop it; the bundle goes below.
+      taskapi::DeleteRequest dr;
+      dr.set_id(id);
+      taskapi::DeleteResponse dresp;
+      try {
+        task->Call("Delete", dr, &dresp, 5s);
+      } catch (const std::exception&) {
+      }
+      taskapi::ShutdownRequest sr;
+      sr.set_id(id);
+      google::protobuf::Empty empty;
+      try {
+        task->Call("Shutdown", sr, &empty, 3s);
+      } catch (const std::exception&) {
+      }
+      throw errdefs::Error(e.code(), std::string("failed to create shim task: ") + e.what());
+    }
+    task->set_pid(resp.pid());
+    created = true;
+  } catch (...) {
+    if (task) task->Close();
+    if (shim_log) shim_log->Close();
+    try {
+      bundle.Delete();
+    } catch (const std::exception& e) {
+      log::Error("failed to remove bundle", {{"id", id}, {"error", e.what()}});
+    }
+    throw;
+  }
+  (void)created;
+  {
+    std::lock_guard lk(mu_);
+    tasks_[ns][id] = task;
+  }
+  Watch(task);
+  return task;
+}
+
+// ---------------------------------------------------------------- lookups
+
+std::shared_ptr<Task> TaskManager::Get(const std::string& ns, const std::string& id) const {
+  std::lock_guard lk(mu_);
+  auto it = tasks_.find(ns);
+  if (it != tasks_.end()) {
+    auto t = it->second.find(id);
+    if (t != it->second.end()) return t->second;
+  }
+  throw errdefs::Error(errdefs::Code::kNotFound, "task " + id + " not found");
+}
+
+std::vector<std::shared_ptr<Task>> TaskManager::List(const std::string& ns) const {
+  std::vector<std::shared_ptr<Task>> out;
+  std::lock_guard lk(mu_);
+  for (const auto& [n, m] : tasks_) {
+    if (!ns.empty() && n != ns) continue;
+    for (const auto& [id, t] : m) out.push_back(t);
+  }
+  return out;
+}
+
+bool TaskManager::HasTasks(const std::string& ns) const {
+  std::lock_guard lk(mu_);
+  auto it = tasks_.find(ns);
+  return it != tasks_.end() && !it->second.empty();
+}
+
+size_t TaskManager::PendingCleanups() const {
+  std::lock_guard lk(mu_);
+  return cleanups_ + dead_.size();
+}
+
+void TaskManager::Erase(const std::string& ns, const std::string& id, const Task* t) {
+  std::lock_guard lk(mu_);
+  auto it = tasks_.find(ns);
+  if (it == tasks_.end()) return;
+  auto j = it->second.find(id);
+  if (j != it->second.end() && j->second.get() == t) it->second.erase(j);
+  if (it->second.empty()) tasks_.erase(it);
+}
+
+// ---------------------------------------------------------------- delete
+
+Exit TaskManager::Delete(const Context& ctx, const std::string& id) {
+  const std::string& ns = ctx.Namespace();
+  auto task = Get(ns, id);
+  if (!task->BeginDelete()) {
+    if (task->phase() == Task::Phase::kDeleting)
+      throw errdefs::FailedPrecondition("task " + id + " is being deleted");
+    // The shim died: its cleanup records the exit (at once when done).
+    Exit e = task->WaitStopped();
+    Erase(ns, id, task.get());
+    return e;
+  }
+  Exit exit;
+  taskapi::DeleteRequest req;
+  req.set_id(id);
+  taskapi::DeleteResponse resp;
+  bool shim_gone = false;
+  try {
+    task->Call("Delete", req, &resp);
+    exit.pid = resp.pid();
+    exit.status = resp.exit_status();
+    exit.at = FromTimestamp(resp.exited_at());
+  } catch (const errdefs::Error& e) {
+    if (e.code() == errdefs::Code::kUnavailable) {
+      shim_gone = true;
+    } else if (e.code() != errdefs::Code::kNotFound) {
+      task->AbortDelete();
+      if (!task->connected()) OnShimLost(task);  // died while refusing
+      throw errdefs::Error(e.code(), std::string("failed to delete task: ") + e.what());
+    }
+  }
+  if (!shim_gone) {
+    taskapi::ShutdownRequest sr;
+    sr.set_id(id);
+    google::protobuf::Empty empty;
+    try {
+      task->Call("Shutdown", sr, &empty, 3s);
+    } catch (const std::exception& e) {
+      if (task->connected())
+        log::Warn("failed to shutdown shim task and the shim might be leaked",
+                  {{"id", id}, {"error", e.what()}});
+    }
+  }
+  task->Close();
+  if (shim_gone) {
+    // The shim died under us: its `delete` command reports the exit.
+    auto d = task->command().Delete();
+    d.timeout = cfg_.delete_timeout;
+    try {
+      auto r = process::Run(d);
+      if (r.exit_code == 0)
+        exit = ParseDeleteOutput(r.out);
+      else
+        exit = Exit{0, 255, std::chrono::system_clock::now()};
+    } catch (const std::exception&) {
+      exit = Exit{0, 255, std::chrono::system_clock::now()};
+    }
+  }
+  try {
+    task->bundle().Delete();
+  } catch (const std::exception& e) {
+    log::Error("failed to delete bundle", {{"id", id}, {"error", e.what()}});
+  }
+  Erase(ns, id, task.get());
+  task->SetStopped(exit);
+  return exit;
+}
+
+// ---------------------------------------------------------------- shim loss
+
+void TaskManager::Watch(const std::shared_ptr<Task>& t) {
+  std::weak_ptr<TaskManager> wm = weak_from_this();
+  std::weak_ptr<Task> wt = t;
+  t->OnClose([wm, wt] {
+    auto m = wm.lock();
+    auto task = wt.lock();
+    if (m && task) m->OnShimLost(task);
+  });
+}
+
+void TaskManager::OnShimLost(const std::shared_ptr<Task>& t) {
+  {
+    std::lock_guard lk(mu_);
+    if (closing_) return;  // our own shutdown closed it; the shim lives on
+  }
+  if (!t->MarkDead()) return;  // a Delete owns it
+  log::Info("shim disconnected", {{"id", t->id()}, {"namespace", t->ns()}});
+  Spawn(Dead{t->bundle(), t->command(), t});
+}
+
+void TaskManager::Spawn(Dead d) {
+  {
+    std::lock_guard lk(mu_);
+    ++cleanups_;
+  }
+  // Cleanup blocks on the shim's delete command: never on the io threads,
+  // and one slow shim never holds up another.
+  std::thread([self = shared_from_this(), d = std::move(d)]() mutable {
+    self->Cleanup(std::move(d));
+    {
+      std::lock_guard lk(self->mu_);
+      --self->cleanups_;
+    }
+    self->cv_.notify_all();
+  }).detach();
+}
+
+void TaskManager::Cleanup(Dead d) {
+  const std::string& id = d.bundle.id();
+  const std::string& ns = d.bundle.ns();
+  log::Warn("cleaning up after shim disconnected", {{"id", id}, {"namespace", ns}});
+  Exit exit{0, 255, std::chrono::system_clock::now()};
+  if (!d.cmd.binary.empty()) {
+    auto opts = d.cmd.Delete();
+    opts.timeout = cfg_.delete_timeout;
+    try {
+      auto r = process::Run(opts);
+      if (r.exit_code == 0) {
+        exit = ParseDeleteOutput(r.out);
+        if (!r.err.empty()) log::Warn("cleanup warnings " + r.err, {{"id", id}});
+      } else {
+        log::Warn("failed to clean up after shim disconnected",
+                  {{"id", id}, {"error", Trim(r.err)}});
+      }
+    } catch (const std::exception& e) {
+      log::Warn("failed to clean up after shim disconnected", {{"id", id}, {"error", e.what()}});
+    }
+  }
+  try {
+    d.bundle.Delete();
+  } catch (const std::exception& e) {
+    log::Error("failed to delete bundle", {{"id", id}, {"error", e.what()}});
+  }
+  if (events_ && !d.cmd.binary.empty()) {
+    Context ctx = MakeContext(ns);
+    containerd::events::TaskExit te;
+    te.set_container_id(id);
+    te.set_id(id);
+    te.set_pid(exit.pid);
+    te.set_exit_status(exit.status);
+    ToTimestamp(exit.at, te.mutable_exited_at());
+    containerd::events::TaskDelete td;
+    td.set_container_id(id);
+    td.set_pid(exit.pid);
+    td.set_exit_status(exit.status);
+    ToTimestamp(exit.at, td.mutable_exited_at());
+    try {
+      events_->Publish(ctx, "/tasks/exit", te);
+      events_->Publish(ctx, "/tasks/delete", td);
+    } catch (const std::exception& e) {
+      log::Error("publish task exit", {{"id", id}, {"error", e.what()}});
+    }
+  }
+  if (d.task) d.task->SetStopped(exit);
+}
+
+// ---------------------------------------------------------------- start-up
+
+std::shared_ptr<Task> TaskManager::Connect(const Bundle& b, const ShimCommand& cmd,
+                                           const std::string& runtime, const std::string& address) {
+  auto client = ttrpc::Client::Connect(address, cfg_.connect_timeout);
+  std::shared_ptr<ShimLog> shim_log;
+  try {
+    shim_log = ShimLog::Open(b.path());
+  } catch (...) {
+    client->Close();
+    throw;
+  }
+  return std::make_shared<Task>(b, cmd, runtime, client, shim_log);
+}
+
+void TaskManager::Load() {
+  struct Candidate {
+    std::shared_ptr<Task> task;
+    std::string error;
+    bool ok = false;
+  };
+  std::vector<std::shared_ptr<Candidate>> live;
+  std::vector<Dead> dead;
+
+  for (const auto& ns : SubDirs(cfg_.state)) {
+    if (ns.empty() || ns[0] == '.') continue;
+    std::string nsdir = cfg_.state + "/" + ns;
+    for (const auto& id : SubDirs(nsdir)) {
+      // ".<id>": an atomic delete interrupted by a crash; finish it.
+      if (id[0] == '.') {
+        fs::RemoveAll(nsdir + "/" + id);
+        continue;
+      }
+      Bundle b = Bundle::Load(cfg_.state, ns, id);
+      if (IsEmptyDir(b.path())) {
+        b.Delete();
+        continue;
+      }
+      std::string binary;
+      try {
+        binary = Trim(fs::ReadFile(b.File("shim-binary-path")));
+      } catch (const std::exception&) {
+      }
+      if (binary.empty()) {
+        // Crashed before the shim started: nothing runs, nothing to report.
+        log::Warn("removing bundle without a shim", {{"id", id}, {"namespace", ns}});
+        try {
+          b.Delete();
+        } catch (const std::exception& e) {
+          log::Error("failed to delete bundle", {{"id", id}, {"error", e.what()}});
+        }
+        continue;
+      }
+      ShimCommand cmd = Command(b, binary);
+      std::string address;
+      try {
+        address = ParseAddress(ReadAddress(b.path()));
+        auto c = std::make_shared<Candidate>();
+        c->task = Connect(b, cmd, binary, address);
+        live.push_back(c);
+      } catch (const std::exception& e) {
+        // Refused or missing socket: the shim is gone, fail fast.
+        log::Info("shim not reachable", {{"id", id}, {"namespace", ns}, {"error", e.what()}});
+        dead.push_back(Dead{b, cmd, nullptr});
+      }
+    }
+  }
+
+  // Ask every reachable shim at once; each answer or timeout counts down.
+  std::latch done(static_cast<std::ptrdiff_t>(live.size()));
+  for (auto& c : live) {
+    taskapi::ConnectRequest req;
+    req.set_id(c->task->id());
+    c->task->AsyncCall("Connect", req, cfg_.connect_timeout,
+                       [c, &done](std::exception_ptr err, std::string payload) {
+                         taskapi::ConnectResponse resp;
+                         if (err) {
+                           try {
+                             std::rethrow_exception(err);
+                           } catch (const std::exception& e) {
+                             c->error = e.what();
+                           }
+                         } else if (resp.ParseFromString(payload)) {
+                           c->task->set_pid(resp.task_pid());
+                           c->ok = true;
+                         } else {
+                           c->error = "malformed connect response";
+                         }
+                         done.count_down();
+                       });
+  }
+  done.wait();
+
+  std::vector<std::shared_ptr<Task>> watch;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& c : live) {
+      if (c->ok) {
+        tasks_[c->task->ns()][c->task->id()] = c->task;
+        watch.push_back(c->task);
+      } else {
+        log::Warn("shim not responding", {{"id", c->task->id()}, {"error", c->error}});
+        c->task->Close();
+        dead.push_back(Dead{c->task->bundle(), c->task->command(), nullptr});
+      }
+    }
+  }
+  for (auto& t : watch) Watch(t);
+
+  // Work dirs without a bundle belong to nothing.
+  for (const auto& ns : SubDirs(cfg_.root)) {
+    for (const auto& id : SubDirs(cfg_.root + "/" + ns)) {
+      if (!fs::Exists(cfg_.state + "/" + ns + "/" + id))
+        fs::RemoveAll(cfg_.root + "/" + ns + "/" + id);
+    }
+  }
+
+  std::lock_guard lk(mu_);
+  for (auto& d : dead) {
+    // Listed as stopped until its cleanup is done and a client deletes it.
+    auto t = std::make_shared<Task>(d.bundle, d.cmd, d.cmd.binary, nullptr, nullptr);
+    t->MarkDead();
+    tasks_[d.bundle.ns()][d.bundle.id()] = t;
+    d.task = t;
+    dead_.push_back(std::move(d));
+  }
+  log::Info("runtime tasks loaded",
+            {{"live", std::to_string(watch.size())}, {"dead", std::to_string(dead_.size())}});
+}
+
+void TaskManager::Serving() {
+  std::vector<Dead> dead;
+  {
+    std::lock_guard lk(mu_);
+    serving_ = true;
+    dead.swap(dead_);
+  }
+  for (auto& d : dead) Spawn(std::move(d));
+}
+
+void TaskManager::Close() {
+  std::vector<std::shared_ptr<Task>> all;
+  {
+    std::lock_guard lk(mu_);
+    closing_ = true;
+    for (auto& [ns, m] : tasks_)
+      for (auto& [id, t] : m) all.push_back(t);
+  }
+  for (auto& t : all) t->Close();
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, 15s, [&] { return cleanups_ == 0; });
+}
+
+}  // namespace mcd::runtime

@@ -1,0 +1,108 @@
+#pragma once
+// The TaskManager (plugin io.containerd.runtime.v2 / task): starts a shim per
+// task, keeps the connected tasks by namespace, deletes them, and on start-up
+// reconnects to the shims that outlived a daemon restart and cleans up after
+// those that died. Nothing polls: a shim's death is the ttrpc connection
+// closing.
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <google/protobuf/any.pb.h>
+
+#include "github.com/containerd/containerd/api/types/mount.pb.h"
+#include "pkg/context.h"
+#include "plugins/plugin.h"
+#include "runtime/v2/binary.h"
+#include "runtime/v2/task.h"
+
+namespace mcd::events {
+class Exchange;
+}
+
+namespace mcd::runtime {
+
+struct CreateOpts {
+  std::string spec;  // the container's OCI spec bytes (JSON)
+  std::vector<containerd::types::Mount> rootfs;
+  std::string stdin_path, stdout_path, stderr_path;
+  bool terminal = false;
+  std::string checkpoint;
+  std::string runtime;  // runtime name or absolute shim path
+  std::optional<google::protobuf::Any> runtime_options;
+  std::optional<google::protobuf::Any> task_options;
+};
+
+struct ManagerConfig {
+  std::string root, state;    // the plugin's dirs
+  std::string grpc_address;   // shims' -address
+  std::string ttrpc_address;  // shims' TTRPC_ADDRESS
+  std::string self;           // shims' -publish-binary; shims are also found beside it
+  bool sched_core = false;
+  std::chrono::milliseconds connect_timeout{2000};  // dial + Connect at start-up
+  std::chrono::milliseconds delete_timeout{10000};  // `shim delete` of a dead shim
+};
+
+class TaskManager : public plugin::Instance, public std::enable_shared_from_this<TaskManager> {
+ public:
+  TaskManager(ManagerConfig cfg, events::Exchange* events);
+  ~TaskManager() override;
+
+  // Walks the bundles: live shims are reconnected before this returns (in
+  // parallel, each bounded by connect_timeout); dead ones wait for Serving().
+  void Load();
+  // The daemon listens: clean up after dead shims, each on its own thread.
+  void Serving() override;
+  // Daemon shutdown: disconnect from shims (they and their containers keep
+  // running) and wait for cleanups in progress.
+  void Close() override;
+
+  // Starts a shim and creates the task. AlreadyExists when the id has a task.
+  std::shared_ptr<Task> Create(const Context& ctx, const std::string& id, const CreateOpts& opts);
+  // NotFound ("task <id> not found") when none.
+  std::shared_ptr<Task> Get(const std::string& ns, const std::string& id) const;
+  // Every task of a namespace; empty ns: of all namespaces.
+  std::vector<std::shared_ptr<Task>> List(const std::string& ns) const;
+  // Deletes the task's init process, shuts the shim down, removes the bundle.
+  Exit Delete(const Context& ctx, const std::string& id);
+
+  bool HasTasks(const std::string& ns) const;
+  // Number of dead-shim cleanups still running (tests, benchmarks).
+  size_t PendingCleanups() const;
+
+ private:
+  struct Dead {
+    Bundle bundle;
+    ShimCommand cmd;             // binary empty when no shim ever started
+    std::shared_ptr<Task> task;  // tombstone to stop, may be null
+  };
+
+  ShimCommand Command(const Bundle& b, const std::string& binary) const;
+  std::shared_ptr<Task> Connect(const Bundle& b, const ShimCommand& cmd, const std::string& runtime,
+                                const std::string& address);
+  void Watch(const std::shared_ptr<Task>& t);
+  void OnShimLost(const std::shared_ptr<Task>& t);
+  void Spawn(Dead d);
+  void Cleanup(Dead d);
+  void Erase(const std::string& ns, const std::string& id, const Task* t);
+
+  ManagerConfig cfg_;
+  events::Exchange* events_;
+  RuntimeResolver resolver_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::map<std::string, std::shared_ptr<Task>>> tasks_;
+  std::set<std::string> creating_;  // "<ns>/<id>" reserved by a Create in flight
+  std::vector<Dead> dead_;          // found at Load, cleaned at Serving
+  bool serving_ = false;
+  bool closing_ = false;
+  size_t cleanups_ = 0;
+};
+
+}  // namespace mcd::runtime

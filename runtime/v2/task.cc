@@ -1,0 +1,107 @@
+#include "runtime/v2/task.h"
+
+namespace mcd::runtime {
+
+Task::Task(Bundle bundle, ShimCommand cmd, std::string runtime,
+           std::shared_ptr<ttrpc::Client> client, std::shared_ptr<ShimLog> log)
+    : bundle_(std::move(bundle)),
+      cmd_(std::move(cmd)),
+      runtime_(std::move(runtime)),
+      client_(std::move(client)),
+      log_(std::move(log)) {}
+
+Task::~Task() {
+  Close();
+}
+
+ttrpc::CallOptions Task::Options(std::chrono::nanoseconds timeout) const {
+  ttrpc::CallOptions o;
+  o.ns = bundle_.ns();
+  o.timeout = timeout;
+  return o;
+}
+
+void Task::AsyncCall(const std::string& method, const google::protobuf::Message& req,
+                     std::chrono::nanoseconds timeout,
+                     std::function<void(std::exception_ptr, std::string)> done) {
+  if (!client_) throw errdefs::NotFound("process already finished");
+  client_->AsyncCall(kTaskService, method, req.SerializeAsString(), Options(timeout),
+                     std::move(done));
+}
+
+Task::Phase Task::phase() const {
+  std::lock_guard lk(mu_);
+  return phase_;
+}
+
+bool Task::BeginDelete() {
+  std::lock_guard lk(mu_);
+  if (phase_ != Phase::kLive) return false;
+  phase_ = Phase::kDeleting;
+  return true;
+}
+
+void Task::AbortDelete() {
+  std::lock_guard lk(mu_);
+  if (phase_ == Phase::kDeleting) phase_ = Phase::kLive;
+}
+
+bool Task::MarkDead() {
+  std::lock_guard lk(mu_);
+  if (phase_ != Phase::kLive) return false;
+  phase_ = Phase::kDead;
+  return true;
+}
+
+void Task::SetStopped(const Exit& exit) {
+  std::vector<std::function<void(const Exit&)>> fns;
+  {
+    std::lock_guard lk(mu_);
+    phase_ = Phase::kStopped;
+    exit_ = exit;
+    fns.swap(on_stopped_);
+  }
+  cv_.notify_all();
+  for (auto& fn : fns) fn(exit);
+}
+
+std::optional<Exit> Task::stopped_exit() const {
+  std::lock_guard lk(mu_);
+  return exit_;
+}
+
+Exit Task::WaitStopped() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return exit_.has_value(); });
+  return *exit_;
+}
+
+void Task::OnStopped(std::function<void(const Exit&)> fn) {
+  std::unique_lock lk(mu_);
+  if (exit_) {
+    Exit e = *exit_;
+    lk.unlock();
+    fn(e);
+    return;
+  }
+  on_stopped_.push_back(std::move(fn));
+}
+
+void Task::Close() {
+  if (client_) client_->Close();
+  if (log_) log_->Close();
+}
+
+void ToTimestamp(std::chrono::system_clock::time_point t, google::protobuf::Timestamp* ts) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  ts->set_seconds(ns / 1000000000);
+  ts->set_nanos(static_cast<int32_t>(ns % 1000000000));
+}
+
+std::chrono::system_clock::time_point FromTimestamp(const google::protobuf::Timestamp& ts) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos())));
+}
+
+}  // namespace mcd::runtime

@@ -1,0 +1,396 @@
+#include "services/tasks/local.h"
+
+#include <latch>
+
+#include "github.com/containerd/containerd/api/types/metrics.pb.h"
+#include "pkg/errdefs.h"
+#include "pkg/filters.h"
+#include "pkg/identifiers.h"
+#include "pkg/log.h"
+
+namespace mcd::services::tasks {
+namespace {
+
+using namespace std::chrono_literals;
+namespace taskapi = runtime::taskapi;
+using ProcessProto = containerd::v1::types::Process;
+
+// containerd's stateTimeout: a hung shim does not hang List.
+constexpr auto kStateTimeout = 2s;
+
+void StoppedState(const runtime::Task& t, ProcessProto* p) {
+  p->set_id(t.id());
+  p->set_pid(t.pid());
+  p->set_status(containerd::v1::types::STOPPED);
+  if (auto e = t.stopped_exit()) {
+    p->set_exit_status(e->status);
+    runtime::ToTimestamp(e->at, p->mutable_exited_at());
+  }
+}
+
+void FromState(const std::string& id, const taskapi::StateResponse& s, ProcessProto* p) {
+  p->set_id(id);
+  p->set_pid(s.pid());
+  p->set_status(s.status());
+  p->set_stdin(s.stdin());
+  p->set_stdout(s.stdout());
+  p->set_stderr(s.stderr());
+  p->set_terminal(s.terminal());
+  p->set_exit_status(s.exit_status());
+  *p->mutable_exited_at() = s.exited_at();
+}
+
+bool Live(const runtime::Task& t) {
+  auto ph = t.phase();
+  return ph == runtime::Task::Phase::kLive || ph == runtime::Task::Phase::kDeleting;
+}
+
+// Calls on a task whose shim is gone answer as runc's shim does for an
+// exited process.
+void RequireLive(const runtime::Task& t) {
+  if (!Live(t)) throw errdefs::NotFound("process already finished");
+}
+
+}  // namespace
+
+std::shared_ptr<runtime::Task> Local::GetTask(const Context& ctx, const std::string& id) {
+  GetContainer(*db_, ctx, id);  // NotFound for an unknown container first, as containerd
+  try {
+    return tasks_->Get(ctx.Namespace(), id);
+  } catch (const errdefs::Error&) {
+    throw errdefs::Error(errdefs::Code::kNotFound, "task " + id + " not found");
+  }
+}
+
+void Local::CheckProcess(runtime::Task& t, const std::string& exec_id) {
+  RequireLive(t);
+  taskapi::StateRequest req;
+  req.set_id(t.id());
+  req.set_exec_id(exec_id);
+  taskapi::StateResponse resp;
+  t.Call("State", req, &resp, kStateTimeout);
+}
+
+void Local::Create(const Context& ctx, const api::CreateTaskRequest& req,
+                   api::CreateTaskResponse* resp) {
+  ContainerInfo c = GetContainer(*db_, ctx, req.container_id());
+  if (req.has_checkpoint())
+    throw errdefs::NotImplemented("restoring a task from a checkpoint image");
+  runtime::CreateOpts opts;
+  opts.spec = c.spec;
+  opts.stdin_path = req.stdin();
+  opts.stdout_path = req.stdout();
+  opts.stderr_path = req.stderr();
+  opts.terminal = req.terminal();
+  opts.runtime = req.runtime_path().empty() ? c.runtime : req.runtime_path();
+  opts.runtime_options = c.runtime_options;
+  if (req.has_options()) opts.task_options = req.options();
+  for (const auto& m : req.rootfs()) opts.rootfs.push_back(m);
+  if (c.runtime == "io.containerd.runc.v1")
+    log::Warn(
+        "\"io.containerd.runc.v1\" is deprecated since containerd v1.4, consider using "
+        "\"io.containerd.runc.v2\"");
+  auto t = tasks_->Create(ctx, req.container_id(), opts);
+  resp->set_container_id(req.container_id());
+  resp->set_pid(t->pid());
+}
+
+void Local::Start(const Context& ctx, const api::StartRequest& req, api::StartResponse* resp) {
+  auto t = GetTask(ctx, req.container_id());
+  RequireLive(*t);
+  taskapi::StartRequest sr;
+  sr.set_id(t->id());
+  sr.set_exec_id(req.exec_id());
+  taskapi::StartResponse r;
+  t->Call("Start", sr, &r);
+  if (req.exec_id().empty()) t->set_pid(r.pid());
+  resp->set_pid(r.pid());
+}
+
+void Local::Delete(const Context& ctx, const api::DeleteTaskRequest& req,
+                   api::DeleteResponse* resp) {
+  GetTask(ctx, req.container_id());
+  runtime::Exit e = tasks_->Delete(ctx, req.container_id());
+  resp->set_pid(e.pid);
+  resp->set_exit_status(e.status);
+  runtime::ToTimestamp(e.at, resp->mutable_exited_at());
+}
+
+void Local::DeleteProcess(const Context& ctx, const api::DeleteProcessRequest& req,
+                          api::DeleteResponse* resp) {
+  auto t = GetTask(ctx, req.container_id());
+  CheckProcess(*t, req.exec_id());
+  taskapi::DeleteRequest dr;
+  dr.set_id(t->id());
+  dr.set_exec_id(req.exec_id());
+  taskapi::DeleteResponse r;
+  t->Call("Delete", dr, &r);
+  resp->set_id(req.exec_id());
+  resp->set_pid(r.pid());
+  resp->set_exit_status(r.exit_status());
+  *resp->mutable_exited_at() = r.exited_at();
+}
+
+void Local::Get(const Context& ctx, const api::GetRequest& req, api::GetResponse* resp) {
+  auto t = GetTask(ctx, req.container_id());
+  if (!Live(*t)) {
+    if (!req.exec_id().empty()) RequireLive(*t);
+    StoppedState(*t, resp->mutable_process());
+    return;
+  }
+  taskapi::StateRequest sr;
+  sr.set_id(t->id());
+  sr.set_exec_id(req.exec_id());
+  taskapi::StateResponse s;
+  t->Call("State", sr, &s, kStateTimeout);
+  FromState(req.exec_id().empty() ? t->id() : req.exec_id(), s, resp->mutable_process());
+}
+
+void Local::List(const Context& ctx, const api::ListTasksRequest&, api::ListTasksResponse* resp) {
+  // containerd 1.6 ignores the filter here too.
+  auto all = tasks_->List(ctx.Namespace());
+  struct Slot {
+    ProcessProto p;
+    bool keep = true;
+  };
+  std::vector<Slot> slots(all.size());
+  std::vector<size_t> live;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (Live(*all[i]))
+      live.push_back(i);
+    else
+      StoppedState(*all[i], &slots[i].p);
+  }
+  // Every shim is asked at once: List costs one round trip, not N.
+  std::latch done(static_cast<std::ptrdiff_t>(live.size()));
+  for (size_t i : live) {
+    auto& t = all[i];
+    taskapi::StateRequest sr;
+    sr.set_id(t->id());
+    try {
+      t->AsyncCall("State", sr, kStateTimeout,
+                   [&slots, i, t, &done](std::exception_ptr err, std::string payload) {
+                     taskapi::StateResponse s;
+                     if (!err && s.ParseFromString(payload)) {
+                       FromState(t->id(), s, &slots[i].p);
+                     } else {
+                       bool not_found = false;
+                       try {
+                         if (err) std::rethrow_exception(err);
+                       } catch (const errdefs::Error& e) {
+                         not_found = e.code() == errdefs::Code::kNotFound;
+                       } catch (...) {
+                       }
+                       if (not_found)
+                         slots[i].keep = false;  // raced with a delete
+                       else
+                         slots[i].p.set_id(t->id());  // listed with unknown status
+                     }
+                     done.count_down();
+                   });
+    } catch (const std::exception&) {
+      slots[i].p.set_id(t->id());
+      done.count_down();
+    }
+  }
+  done.wait();
+  for (auto& s : slots)
+    if (s.keep) *resp->add_tasks() = std::move(s.p);
+}
+
+void Local::Kill(const Context& ctx, const api::KillRequest& req) {
+  auto t = GetTask(ctx, req.container_id());
+  RequireLive(*t);
+  taskapi::KillRequest kr;
+  kr.set_id(t->id());
+  kr.set_exec_id(req.exec_id());
+  kr.set_signal(req.signal());
+  kr.set_all(req.all());
+  google::protobuf::Empty e;
+  t->Call("Kill", kr, &e);
+}
+
+void Local::Exec(const Context& ctx, const api::ExecProcessRequest& req) {
+  if (req.exec_id().empty())
+    throw errdefs::Error(errdefs::Code::kInvalidArgument, "exec id cannot be empty");
+  auto t = GetTask(ctx, req.container_id());
+  try {
+    identifiers::Validate(req.exec_id());
+  } catch (const errdefs::Error& e) {
+    throw errdefs::Error(e.code(), "invalid exec id " + req.exec_id() + ": " + e.what());
+  }
+  RequireLive(*t);
+  taskapi::ExecProcessRequest er;
+  er.set_id(t->id());
+  er.set_exec_id(req.exec_id());
+  er.set_terminal(req.terminal());
+  er.set_stdin(req.stdin());
+  er.set_stdout(req.stdout());
+  er.set_stderr(req.stderr());
+  if (req.has_spec()) *er.mutable_spec() = req.spec();
+  google::protobuf::Empty e;
+  t->Call("Exec", er, &e);
+}
+
+void Local::ResizePty(const Context& ctx, const api::ResizePtyRequest& req) {
+  auto t = GetTask(ctx, req.container_id());
+  RequireLive(*t);
+  taskapi::ResizePtyRequest rr;
+  rr.set_id(t->id());
+  rr.set_exec_id(req.exec_id());
+  rr.set_width(req.width());
+  rr.set_height(req.height());
+  google::protobuf::Empty e;
+  t->Call("ResizePty", rr, &e);
+}
+
+void Local::CloseIO(const Context& ctx, const api::CloseIORequest& req) {
+  auto t = GetTask(ctx, req.container_id());
+  RequireLive(*t);
+  if (!req.stdin()) return;
+  taskapi::CloseIORequest cr;
+  cr.set_id(t->id());
+  cr.set_exec_id(req.exec_id());
+  cr.set_stdin(true);
+  google::protobuf::Empty e;
+  t->Call("CloseIO", cr, &e);
+}
+
+void Local::Pause(const Context& ctx, const api::PauseTaskRequest& req) {
+  auto t = GetTask(ctx, req.container_id());
+  RequireLive(*t);
+  taskapi::PauseRequest pr;
+  pr.set_id(t->id());
+  google::protobuf::Empty e;
+  t->Call("Pause", pr, &e);
+}
+
+void Local::Resume(const Context& ctx, const api::ResumeTaskRequest& req) {
+  auto t = GetTask(ctx, req.container_id());
+  RequireLive(*t);
+  taskapi::ResumeRequest rr;
+  rr.set_id(t->id());
+  google::protobuf::Empty e;
+  t->Call("Resume", rr, &e);
+}
+
+void Local::ListPids(const Context& ctx, const api::ListPidsRequest& req,
+                     api::ListPidsResponse* resp) {
+  auto t = GetTask(ctx, req.container_id());
+  RequireLive(*t);
+  taskapi::PidsRequest pr;
+  pr.set_id(t->id());
+  taskapi::PidsResponse r;
+  t->Call("Pids", pr, &r);
+  *resp->mutable_processes() = r.processes();
+}
+
+void Local::Checkpoint(const Context& ctx, const api::CheckpointTaskRequest& req,
+                       api::CheckpointTaskResponse*) {
+  GetTask(ctx, req.container_id());
+  // Writing the checkpoint image to the content store is not supported.
+  throw errdefs::NotImplemented("checkpoint");
+}
+
+void Local::Update(const Context& ctx, const api::UpdateTaskRequest& req) {
+  auto t = GetTask(ctx, req.container_id());
+  RequireLive(*t);
+  taskapi::UpdateTaskRequest ur;
+  ur.set_id(t->id());
+  if (req.has_resources()) *ur.mutable_resources() = req.resources();
+  *ur.mutable_annotations() = req.annotations();
+  google::protobuf::Empty e;
+  t->Call("Update", ur, &e);
+}
+
+void Local::Metrics(const Context& ctx, const api::MetricsRequest& req,
+                    api::MetricsResponse* resp) {
+  auto filter = filters::ParseAll({req.filters().begin(), req.filters().end()});
+  // containerd 1.6 collects across every namespace, matching id/namespace.
+  for (const auto& t : tasks_->List("")) {
+    bool match =
+        filter.Match([&](const std::vector<std::string>& path) -> std::optional<std::string> {
+          if (path.empty()) return std::nullopt;
+          if (path[0] == "id") return t->id();
+          if (path[0] == "namespace") return t->ns();
+          return std::nullopt;
+        });
+    if (!match || !Live(*t)) continue;
+    auto collected = std::chrono::system_clock::now();
+    taskapi::StatsRequest sr;
+    sr.set_id(t->id());
+    taskapi::StatsResponse r;
+    try {
+      t->Call("Stats", sr, &r, kStateTimeout);
+    } catch (const errdefs::Error& e) {
+      if (e.code() != errdefs::Code::kNotFound)
+        log::Error("collecting metrics for " + t->id(), {{"error", e.what()}});
+      continue;
+    }
+    auto* m = resp->add_metrics();
+    runtime::ToTimestamp(collected, m->mutable_timestamp());
+    m->set_id(t->id());
+    *m->mutable_data() = r.stats();
+  }
+  (void)ctx;
+}
+
+void Local::Wait(const Context& ctx, const api::WaitRequest& req,
+                 std::function<void(std::exception_ptr, const api::WaitResponse&)> done) {
+  auto t = GetTask(ctx, req.container_id());
+  auto from_exit = [done](const runtime::Exit& e) {
+    api::WaitResponse r;
+    r.set_exit_status(e.status);
+    runtime::ToTimestamp(e.at, r.mutable_exited_at());
+    done(nullptr, r);
+  };
+  if (!Live(*t)) {
+    if (!req.exec_id().empty()) RequireLive(*t);
+    t->OnStopped(from_exit);
+    return;
+  }
+  taskapi::WaitRequest wr;
+  wr.set_id(t->id());
+  wr.set_exec_id(req.exec_id());
+  t->AsyncCall("Wait", wr, std::chrono::nanoseconds(0),
+               [t, done, from_exit](std::exception_ptr err, std::string payload) {
+                 api::WaitResponse r;
+                 if (!err) {
+                   taskapi::WaitResponse w;
+                   if (!w.ParseFromString(payload)) {
+                     done(std::make_exception_ptr(errdefs::Internal("malformed wait response")), r);
+                     return;
+                   }
+                   r.set_exit_status(w.exit_status());
+                   *r.mutable_exited_at() = w.exited_at();
+                   done(nullptr, r);
+                   return;
+                 }
+                 try {
+                   std::rethrow_exception(err);
+                 } catch (const errdefs::Error& e) {
+                   // The shim died: the exit comes from its cleanup.
+                   if (e.code() == errdefs::Code::kUnavailable && !t->connected()) {
+                     t->OnStopped(from_exit);
+                     return;
+                   }
+                 } catch (...) {
+                 }
+                 done(err, r);
+               });
+}
+
+namespace {
+plugin::Registrar reg{{
+    .type = plugin::kService,
+    .id = "tasks-service",
+    .requires_ = {plugin::kRuntimeV2, plugin::kMetadata},
+    .config = {},
+    .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
+      return std::make_shared<Local>(ic.GetAs<metadata::DB>(plugin::kMetadata),
+                                     ic.GetAs<runtime::TaskManager>(plugin::kRuntimeV2, "task"));
+    },
+}};
+}  // namespace
+
+}  // namespace mcd::services::tasks

@@ -1,0 +1,69 @@
+#pragma once
+// containerd.services.tasks.v1 logic (the io.containerd.service.v1 plugin
+// "tasks-service") over the runtime v2 TaskManager. Task state always comes
+// from the shim; the shim publishes the task events itself.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <google/protobuf/any.pb.h>
+
+#include "github.com/containerd/containerd/api/services/tasks/v1/tasks.pb.h"
+#include "metadata/db.h"
+#include "pkg/context.h"
+#include "runtime/v2/manager.h"
+
+namespace mcd::services::tasks {
+
+namespace api = containerd::services::tasks::v1;
+
+// What the tasks service reads of a container record.
+struct ContainerInfo {
+  std::string runtime;
+  std::optional<google::protobuf::Any> runtime_options;
+  std::string spec;  // the spec Any's value: OCI JSON
+};
+
+// Reads a container from the containers store: NotFound
+// ("container \"<id>\": not found") when missing.
+ContainerInfo GetContainer(metadata::DB& db, const Context& ctx, const std::string& id);
+
+class Local : public plugin::Instance {
+ public:
+  Local(std::shared_ptr<metadata::DB> db, std::shared_ptr<runtime::TaskManager> tasks)
+      : db_(std::move(db)), tasks_(std::move(tasks)) {}
+
+  void Create(const Context& ctx, const api::CreateTaskRequest& req, api::CreateTaskResponse* resp);
+  void Start(const Context& ctx, const api::StartRequest& req, api::StartResponse* resp);
+  void Delete(const Context& ctx, const api::DeleteTaskRequest& req, api::DeleteResponse* resp);
+  void DeleteProcess(const Context& ctx, const api::DeleteProcessRequest& req,
+                     api::DeleteResponse* resp);
+  void Get(const Context& ctx, const api::GetRequest& req, api::GetResponse* resp);
+  void List(const Context& ctx, const api::ListTasksRequest& req, api::ListTasksResponse* resp);
+  void Kill(const Context& ctx, const api::KillRequest& req);
+  void Exec(const Context& ctx, const api::ExecProcessRequest& req);
+  void ResizePty(const Context& ctx, const api::ResizePtyRequest& req);
+  void CloseIO(const Context& ctx, const api::CloseIORequest& req);
+  void Pause(const Context& ctx, const api::PauseTaskRequest& req);
+  void Resume(const Context& ctx, const api::ResumeTaskRequest& req);
+  void ListPids(const Context& ctx, const api::ListPidsRequest& req, api::ListPidsResponse* resp);
+  void Checkpoint(const Context& ctx, const api::CheckpointTaskRequest& req,
+                  api::CheckpointTaskResponse* resp);
+  void Update(const Context& ctx, const api::UpdateTaskRequest& req);
+  void Metrics(const Context& ctx, const api::MetricsRequest& req, api::MetricsResponse* resp);
+  // Asynchronous: `done` runs once with the exit or the error, on an io
+  // thread or at once; no thread waits meanwhile.
+  void Wait(const Context& ctx, const api::WaitRequest& req,
+            std::function<void(std::exception_ptr, const api::WaitResponse&)> done);
+
+ private:
+  std::shared_ptr<runtime::Task> GetTask(const Context& ctx, const std::string& id);
+  // Checks the exec exists (NotFound otherwise), as containerd's Process().
+  void CheckProcess(runtime::Task& t, const std::string& exec_id);
+
+  std::shared_ptr<metadata::DB> db_;
+  std::shared_ptr<runtime::TaskManager> tasks_;
+};
+
+}  // namespace mcd::services::tasks

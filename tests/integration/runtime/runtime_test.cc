@@ -1,0 +1,279 @@
+// Real containers through the real ctr, containerd-shim-runc-v2/v1 and runc.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <memory>
+#include <regex>
+#include <sstream>
+
+#include "pkg/fs.h"
+#include "tests/integration/runtime/support.h"
+#include "tests/integration/support/image_builder.h"
+
+namespace mcd::itest::rt {
+namespace {
+
+const char* kImage = "docker.io/library/busybox:latest";
+
+std::string Out(const process::Result& r) {
+  return r.out + r.err;
+}
+
+// A daemon with the busybox image imported (and unpacked).
+class Env {
+ public:
+  Env() : daemon_(dir_.path()) {
+    for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2", "script"}) Require(tool);
+    daemon_.Start();
+    std::string tar = dir_.path() + "/busybox.tar";
+    image::WriteOciArchive({image::Busybox(kImage)}, tar);
+    auto r = Ctr(daemon_, {"images", "import", tar});
+    if (r.exit_code != 0) throw std::runtime_error("ctr images import failed: " + Out(r));
+  }
+  // A failed test must not leave containers running on the machine.
+  ~Env() {
+    if (!daemon_.running()) return;
+    auto r = Ctr(daemon_, {"task", "ls", "-q"});
+    std::istringstream ids(r.out);
+    for (std::string id; std::getline(ids, id);)
+      if (!id.empty()) Ctr(daemon_, {"task", "rm", "-f", id});
+  }
+  Daemon& daemon() { return daemon_; }
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+  Daemon daemon_;
+};
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { env_ = new Env(); }
+  static void TearDownTestSuite() {
+    delete env_;
+    env_ = nullptr;
+  }
+  Daemon& d() { return env_->daemon(); }
+  static Env* env_;
+};
+Env* RuntimeTest::env_ = nullptr;
+
+TEST_F(RuntimeTest, RunRmEchoHi) {
+  auto r = Ctr(d(), {"run", "--rm", kImage, "echo1", "echo", "hi"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.out, "hi\n");
+  EXPECT_TRUE(Leftovers(d()).empty());
+}
+
+TEST_F(RuntimeTest, ExitStatusPassesThrough) {
+  auto r = Ctr(d(), {"run", "--rm", kImage, "exit7", "sh", "-c", "exit 7"});
+  EXPECT_EQ(r.exit_code, 7) << Out(r);
+  EXPECT_TRUE(Leftovers(d()).empty());
+}
+
+TEST_F(RuntimeTest, TerminalRun) {
+  auto r = RunWithPty("ctr -a " + d().socket() + " run -t --rm " + kImage +
+                      " tty1 sh -c 'tty; echo done-$((6*7))'");
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("done-42"), std::string::npos) << r.out;
+}
+
+TEST_F(RuntimeTest, StdinIsPassed) {
+  auto r = Ctr(d(), {"run", "--rm", kImage, "stdin1", "cat"}, "default", "piped-in\n");
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.out, "piped-in\n");
+}
+
+TEST_F(RuntimeTest, UnknownRuntimeFailsCleanly) {
+  auto r =
+      Ctr(d(), {"run", "--rm", "--runtime", "io.containerd.nosuch.v1", kImage, "bad1", "true"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(Out(r).find("containerd-shim-nosuch-v1"), std::string::npos) << Out(r);
+  EXPECT_TRUE(Leftovers(d()).empty());
+}
+
+TEST_F(RuntimeTest, TaskErrors) {
+  auto r = Ctr(d(), {"task", "start", "nosuch"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(Out(r).find("not found"), std::string::npos) << Out(r);
+  r = Ctr(d(), {"task", "kill", "nosuch"});
+  EXPECT_NE(r.exit_code, 0);
+}
+
+class Lifecycle : public RuntimeTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(Lifecycle, DetachedTask) {
+  const std::string rt = GetParam();
+  const std::string id = rt.find("v1") != std::string::npos ? "life-v1" : "life-v2";
+  EventWatcher events(d());
+  auto r = Ctr(d(), {"run", "-d", "--runtime", rt, kImage, id, "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+
+  r = Ctr(d(), {"task", "ls"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(id + "\\s+(\\d+)\\s+RUNNING"))) << r.out;
+  std::string pid = m[1];
+  EXPECT_NE(pid, "0");
+
+  r = Ctr(d(), {"task", "ps", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_NE(r.out.find(pid), std::string::npos) << r.out;
+
+  r = Ctr(d(), {"task", "exec", "--exec-id", "e1", id, "echo", "x"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.out, "x\n");
+
+  r = Ctr(d(), {"task", "pause", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d(), {"task", "ls"});
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(id + "\\s+" + pid + "\\s+PAUSED"))) << r.out;
+  r = Ctr(d(), {"task", "resume", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d(), {"task", "ls"});
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(id + "\\s+" + pid + "\\s+RUNNING"))) << r.out;
+
+  r = Ctr(d(), {"task", "metrics", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_NE(r.out.find(id), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("memory"), std::string::npos) << r.out;
+
+  // Removing a running task is refused.
+  r = Ctr(d(), {"task", "rm", id});
+  EXPECT_NE(r.exit_code, 0) << Out(r);
+
+  r = Ctr(d(), {"task", "kill", "-s", "SIGKILL", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  ASSERT_TRUE(events.WaitFor({"/tasks/exit", id})) << events.seen();
+  r = Ctr(d(), {"task", "ls"});
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(id + "\\s+" + pid + "\\s+STOPPED"))) << r.out;
+  r = Ctr(d(), {"task", "rm", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_NE(Out(r).find("exit code 137"), std::string::npos) << Out(r);
+  r = Ctr(d(), {"c", "rm", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_TRUE(events.WaitFor({"/tasks/delete", id})) << events.seen();
+  // Order as containerd: create, start, exec-added, exec-started, exit, delete.
+  const std::string& s = events.seen();
+  size_t c = s.find("/tasks/create"), st = s.find("/tasks/start"), ea = s.find("/tasks/exec-added"),
+         es = s.find("/tasks/exec-started"), pa = s.find("/tasks/paused"),
+         re = s.find("/tasks/resumed"), ex = s.rfind("/tasks/exit"), de = s.find("/tasks/delete");
+  for (size_t pos : {c, st, ea, es, pa, re, ex, de}) ASSERT_NE(pos, std::string::npos) << s;
+  EXPECT_LT(c, st);
+  EXPECT_LT(st, ea);
+  EXPECT_LT(ea, es);
+  EXPECT_LT(pa, re);
+  EXPECT_LT(ex, de);
+  auto left = Leftovers(d());
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, Lifecycle,
+                         ::testing::Values("io.containerd.runc.v2", "io.containerd.runc.v1"));
+
+TEST_F(RuntimeTest, ContainerWithLiveTaskCannotBeRemoved) {
+  auto r = Ctr(d(), {"run", "-d", kImage, "busy1", "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d(), {"c", "rm", "busy1"});
+  EXPECT_NE(r.exit_code, 0);
+  r = Ctr(d(), {"ns", "rm", "default"});
+  EXPECT_NE(r.exit_code, 0);
+  r = Ctr(d(), {"task", "rm", "-f", "busy1"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d(), {"c", "rm", "busy1"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_TRUE(Leftovers(d()).empty());
+}
+
+// A shim killed while the daemon runs: noticed through the connection, the
+// task shows stopped, the exit event is published, everything is removable.
+TEST_F(RuntimeTest, ShimKilled) {
+  EventWatcher events(d());
+  auto r = Ctr(d(), {"run", "-d", kImage, "shimkill", "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  std::string address =
+      fs::ReadFile(d().state() + "/io.containerd.runtime.v2.task/default/shimkill/address");
+  auto shims = ShimPids(d(), "shimkill");
+  ASSERT_EQ(shims.size(), 1u);
+  ASSERT_EQ(::kill(shims[0], SIGKILL), 0);
+  ASSERT_TRUE(events.WaitFor({"/tasks/exit", "shimkill"})) << events.seen();
+  r = Ctr(d(), {"task", "ls"});
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("shimkill\\s+\\d+\\s+STOPPED"))) << r.out;
+  r = Ctr(d(), {"task", "rm", "shimkill"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d(), {"c", "rm", "shimkill"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  auto left = Leftovers(d());
+  EXPECT_TRUE(left.empty()) << left.front();
+  if (address.rfind("unix://", 0) == 0) EXPECT_FALSE(fs::Exists(address.substr(7)));
+}
+
+// Ten running containers survive a SIGKILL of the daemon.
+TEST(RuntimeRestart, SurvivesDaemonKill) {
+  Env env;
+  Daemon& d = env.daemon();
+  constexpr int kN = 10;
+  std::vector<std::string> addresses;
+  for (int i = 0; i < kN; ++i) {
+    std::string id = "r" + std::to_string(i);
+    auto r = Ctr(d, {"run", "-d", kImage, id, "sleep", "1000"});
+    ASSERT_EQ(r.exit_code, 0) << Out(r);
+    addresses.push_back(
+        fs::ReadFile(d.state() + "/io.containerd.runtime.v2.task/default/" + id + "/address"));
+  }
+  d.Kill();
+  d.Start();
+  auto r = Ctr(d, {"task", "ls"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  for (int i = 0; i < kN; ++i)
+    EXPECT_TRUE(
+        std::regex_search(r.out, std::regex("r" + std::to_string(i) + "\\s+\\d+\\s+RUNNING")))
+        << r.out;
+  EventWatcher events(d);
+  for (int i = 0; i < kN; ++i) {
+    std::string id = "r" + std::to_string(i);
+    r = Ctr(d, {"task", "exec", "--exec-id", "x" + id, id, "echo", id});
+    EXPECT_EQ(r.exit_code, 0) << Out(r);
+    EXPECT_EQ(r.out, id + "\n");
+    r = Ctr(d, {"task", "kill", "-s", "SIGKILL", id});
+    EXPECT_EQ(r.exit_code, 0) << Out(r);
+  }
+  for (int i = 0; i < kN; ++i) {
+    std::string id = "r" + std::to_string(i);
+    // ctr events prints topic then the event's fields, the id among them.
+    ASSERT_TRUE(events.WaitFor({"/tasks/exit", "\"" + id + "\""})) << events.seen();
+    r = Ctr(d, {"task", "rm", id});
+    EXPECT_EQ(r.exit_code, 0) << Out(r);
+    r = Ctr(d, {"c", "rm", id});
+    EXPECT_EQ(r.exit_code, 0) << Out(r);
+  }
+  auto left = Leftovers(d);
+  EXPECT_TRUE(left.empty()) << left.front();
+  for (auto a : addresses) {
+    while (!a.empty() && (a.back() == '\n' || a.back() == ' ')) a.pop_back();
+    if (a.rfind("unix://", 0) == 0) EXPECT_FALSE(fs::Exists(a.substr(7))) << a;
+  }
+}
+
+// A shim that died while the daemon was down is cleaned up at start-up.
+TEST(RuntimeRestart, DeadShimCleanedAtStart) {
+  Env env;
+  Daemon& d = env.daemon();
+  auto r = Ctr(d, {"run", "-d", kImage, "gone", "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  d.Kill();
+  for (pid_t p : ShimPids(d, "gone")) ::kill(p, SIGKILL);
+  d.Start();
+  EventWatcher events(d);
+  // The tombstone answers with the exit once the shim's delete ran.
+  r = Ctr(d, {"task", "rm", "gone"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d, {"c", "rm", "gone"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  auto left = Leftovers(d);
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
+}  // namespace
+}  // namespace mcd::itest::rt

@@ -1,0 +1,45 @@
+#pragma once
+// Helpers for the runtime integration tests: a live `ctr events` reader,
+// the shim processes that belong to a daemon, and what a daemon may have
+// left behind (shims, mounts, bundles, sockets).
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "tests/integration/support/harness.h"
+
+namespace mcd::itest::rt {
+
+// `ctr events` running in the background; lines are read as they come.
+class EventWatcher {
+ public:
+  explicit EventWatcher(const Daemon& d);
+  ~EventWatcher();
+  // Blocks (poll on the pipe, no sleeping) until a line containing every
+  // needle arrives; false after `timeout`. Lines seen are kept.
+  bool WaitFor(const std::vector<std::string>& needles,
+               std::chrono::seconds timeout = std::chrono::seconds(60));
+  const std::string& seen() const { return seen_; }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string buf_, seen_;
+  size_t scanned_ = 0;
+};
+
+// Pids of processes whose command line mentions `needle` (e.g. the socket
+// a daemon gave its shims as -address), excluding `except`.
+std::vector<pid_t> ProcessesMentioning(const std::string& needle, pid_t except = -1);
+// Pids of the shim serving task `id` of this daemon.
+std::vector<pid_t> ShimPids(const Daemon& d, const std::string& id);
+
+// Everything a daemon's tasks may leave behind, described (empty = clean).
+std::vector<std::string> Leftovers(const Daemon& d);
+
+// Runs argv with a pty as stdin/stdout via script(1); returns its output.
+process::Result RunWithPty(const std::string& command);
+
+}  // namespace mcd::itest::rt
