@@ -21,3 +21,7 @@ set(MCD_CONTAINERD_SRC /usr/share/gocode/src/github.com/containerd/containerd
     CACHE PATH "containerd source tree from golang-github-containerd-containerd-dev")
 set(MCD_GOGO_GOOGLEAPIS /usr/share/gocode/src/github.com/gogo/googleapis
     CACHE PATH "gogo googleapis from golang-github-gogo-googleapis-dev")
+
+# RE2 (libre2-dev, a gRPC dependency): Go's regexp syntax for filters.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
