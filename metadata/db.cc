@@ -2,12 +2,15 @@
 
 #include <rocksdb/options.h>
 
+#include "metadata/gc.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
 
 namespace mcd::metadata {
 
-std::string NamespaceKey(std::string_view ns) { return "v1/" + std::string(ns); }
+std::string NamespaceKey(std::string_view ns) {
+  return "v1/" + std::string(ns);
+}
 std::string BucketPrefix(std::string_view ns, std::string_view bucket) {
   return "v1/" + std::string(ns) + "/" + std::string(bucket) + "/";
 }
@@ -20,19 +23,23 @@ void Check(const rocksdb::Status& s, std::string_view what) {
 }
 
 namespace {
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool StartsWith(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
 }  // namespace
 
 std::optional<std::string> Txn::Get(std::string_view key) {
   std::string v;
-  auto s = batch_.GetFromBatchAndDB(db_, rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &v);
+  auto s = batch_.GetFromBatchAndDB(db_, rocksdb::ReadOptions(),
+                                    rocksdb::Slice(key.data(), key.size()), &v);
   if (s.IsNotFound()) return std::nullopt;
   Check(s, "get");
   return v;
 }
 
 void Txn::Put(std::string_view key, std::string_view value) {
-  Check(batch_.Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size())),
+  Check(batch_.Put(rocksdb::Slice(key.data(), key.size()),
+                   rocksdb::Slice(value.data(), value.size())),
         "put");
 }
 
@@ -98,7 +105,11 @@ std::shared_ptr<DB> DB::Open(const std::string& dir) {
   return db;
 }
 
-DB::~DB() { Close(); }
+DB::DB() : collector_(std::make_unique<gc::Collector>(*this)) {}
+
+DB::~DB() {
+  Close();
+}
 
 void DB::Close() {
   std::lock_guard lk(write_mu_);

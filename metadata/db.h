@@ -20,11 +20,15 @@
 
 namespace mcd::metadata {
 
+namespace gc {
+class Collector;  // metadata/gc.h
+}
+
 inline constexpr int kSchemaVersion = 1;
 inline constexpr const char* kSchemaKey = "schema/version";
 
 // Key builders.
-std::string NamespaceKey(std::string_view ns);                         // v1/<ns>
+std::string NamespaceKey(std::string_view ns);                           // v1/<ns>
 std::string BucketPrefix(std::string_view ns, std::string_view bucket);  // v1/<ns>/<bucket>/
 std::string ObjectKey(std::string_view ns, std::string_view bucket, std::string_view id);
 
@@ -81,13 +85,18 @@ class DB : public plugin::Instance {
 
   rocksdb::DB* raw() { return db_.get(); }
 
+  // The garbage collector over this database (metadata/gc.h); stores
+  // register their resources on it.
+  gc::Collector& collector() { return *collector_; }
+
  private:
-  DB() = default;
+  DB();
   std::unique_ptr<rocksdb::DB> db_;
   std::mutex write_mu_;
   std::atomic<uint64_t> mutations_{0};
   std::mutex hooks_mu_;
   std::vector<std::function<void(bool)>> hooks_;
+  std::unique_ptr<gc::Collector> collector_;
 };
 
 // Throws errdefs::Internal on a RocksDB failure.

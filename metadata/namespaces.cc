@@ -17,16 +17,6 @@ std::vector<NamespaceStore::ContentsHook>& Hooks() {
   return hooks;
 }
 
-// Bucket names as stored -> containerd's words in the "must be empty" error.
-std::string DisplayName(const std::string& bucket, const std::string& rest) {
-  if (bucket == "content") return "blobs";
-  if (bucket == "snapshots") {
-    auto slash = rest.find('/');
-    return "snapshot-" + rest.substr(0, slash);
-  }
-  return bucket;
-}
-
 }  // namespace
 
 void ValidateLabel(const std::string& key, const std::string& value) {
@@ -67,7 +57,9 @@ bool NamespaceStore::Exists(const std::string& ns) const {
   return db_->Get(NamespaceKey(ns)).has_value();
 }
 
-std::vector<std::string> NamespaceStore::List() const { return db_->Namespaces(); }
+std::vector<std::string> NamespaceStore::List() const {
+  return db_->Namespaces();
+}
 
 void NamespaceStore::SetLabel(const std::string& ns, const std::string& key,
                               const std::string& value) {
@@ -76,8 +68,10 @@ void NamespaceStore::SetLabel(const std::string& ns, const std::string& key,
   db_->Update([&](Txn& t) {
     records::Namespace rec;
     if (auto v = t.Get(NamespaceKey(ns))) rec.ParseFromString(*v);
-    if (value.empty()) rec.mutable_labels()->erase(key);
-    else (*rec.mutable_labels())[key] = value;
+    if (value.empty())
+      rec.mutable_labels()->erase(key);
+    else
+      (*rec.mutable_labels())[key] = value;
     t.Put(NamespaceKey(ns), rec.SerializeAsString());
   });
 }
@@ -95,24 +89,24 @@ void NamespaceStore::ReplaceLabels(const std::string& ns, const Labels& labels) 
 }
 
 std::vector<std::string> NamespaceStore::Contents(const std::string& ns) const {
+  // containerd's order and words: images, blobs, containers, then each
+  // snapshotter with snapshots. Leases and ingests do not keep a namespace
+  // alive (they go with it).
   std::vector<std::string> out;
-  const std::string prefix = NamespaceKey(ns) + "/";
+  if (db_->HasPrefix(BucketPrefix(ns, "images"))) out.push_back("images");
+  if (db_->HasPrefix(BucketPrefix(ns, "content") + "blob/")) out.push_back("blobs");
+  if (db_->HasPrefix(BucketPrefix(ns, "containers"))) out.push_back("containers");
+  const std::string snaps = BucketPrefix(ns, "snapshots");
   std::unique_ptr<rocksdb::Iterator> it(db_->raw()->NewIterator(rocksdb::ReadOptions()));
-  it->Seek(prefix);
+  it->Seek(snaps);
   while (it->Valid()) {
     std::string key = it->key().ToString();
-    if (key.compare(0, prefix.size(), prefix) != 0) break;
-    std::string rest = key.substr(prefix.size());
-    auto slash = rest.find('/');
-    std::string bucket = rest.substr(0, slash);
-    std::string after = slash == std::string::npos ? "" : rest.substr(slash + 1);
-    std::string name = DisplayName(bucket, after);
-    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
-    // Skip the rest of this bucket (or snapshotter) at once.
-    std::string skip = prefix + bucket + "/";
-    if (bucket == "snapshots") skip += after.substr(0, after.find('/')) + "/";
-    skip.back() = static_cast<char>('/' + 1);
-    it->Seek(skip);
+    if (key.compare(0, snaps.size(), snaps) != 0) break;
+    std::string rest = key.substr(snaps.size());
+    std::string name = rest.substr(0, rest.find('/'));
+    out.push_back(fmt::format("snapshots on {:?} snapshotter", name));
+    // Skip the rest of this snapshotter at once.
+    it->Seek(snaps + name + static_cast<char>('/' + 1));
   }
   std::lock_guard lk(g_hooks_mu);
   for (const auto& h : Hooks()) {
@@ -138,6 +132,9 @@ void NamespaceStore::Delete(const std::string& ns) {
   db_->Update([&](Txn& t) {
     if (!t.Get(NamespaceKey(ns))) throw errdefs::NotFound(fmt::format("namespace {:?}", ns));
     t.Delete(NamespaceKey(ns));
+    // What is left (leases, ingests) goes with the namespace, as containerd
+    // deletes the whole bucket.
+    t.DeletePrefix(NamespaceKey(ns) + "/");
   });
 }
 

@@ -1,0 +1,93 @@
+// grpc plugin "containers": containerd.services.containers.v1.Containers over
+// the containers-service plugin. ListStream uses the callback API so a
+// stream never pins a thread.
+#include "github.com/containerd/containerd/api/services/containers/v1/containers.grpc.pb.h"
+#include "services/containers/local.h"
+#include "services/grpc_util.h"
+
+namespace mcd::services::containers {
+namespace {
+
+// Sends one container a message, then finishes.
+class ListStreamReactor : public grpc::ServerWriteReactor<api::ListContainerMessage> {
+ public:
+  ListStreamReactor(grpc::CallbackServerContext* sc, Local* local,
+                    const api::ListContainersRequest* req) {
+    auto st = Handle(sc, [&](const Context& ctx) { local->List(ctx, *req, &all_); });
+    if (!st.ok()) {
+      Finish(st);
+      return;
+    }
+    Next();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (i_ >= all_.containers_size()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    msg_.mutable_container()->Swap(all_.mutable_containers(i_++));
+    StartWrite(&msg_);
+  }
+  api::ListContainersResponse all_;
+  api::ListContainerMessage msg_;
+  int i_ = 0;
+};
+
+using Base = api::Containers::WithCallbackMethod_ListStream<api::Containers::Service>;
+
+class Service final : public Base, public GrpcService {
+ public:
+  explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
+  grpc::Service* service() override { return this; }
+
+  grpc::Status Get(grpc::ServerContext* sc, const api::GetContainerRequest* req,
+                   api::GetContainerResponse* resp) override {
+    return Handle(sc, [&](const Context& ctx) { local_->Get(ctx, *req, resp); });
+  }
+  grpc::Status List(grpc::ServerContext* sc, const api::ListContainersRequest* req,
+                    api::ListContainersResponse* resp) override {
+    return Handle(sc, [&](const Context& ctx) { local_->List(ctx, *req, resp); });
+  }
+  grpc::ServerWriteReactor<api::ListContainerMessage>* ListStream(
+      grpc::CallbackServerContext* sc, const api::ListContainersRequest* req) override {
+    return new ListStreamReactor(sc, local_.get(), req);
+  }
+  grpc::Status Create(grpc::ServerContext* sc, const api::CreateContainerRequest* req,
+                      api::CreateContainerResponse* resp) override {
+    return Handle(sc, [&](const Context& ctx) { local_->Create(ctx, *req, resp); });
+  }
+  grpc::Status Update(grpc::ServerContext* sc, const api::UpdateContainerRequest* req,
+                      api::UpdateContainerResponse* resp) override {
+    return Handle(sc, [&](const Context& ctx) { local_->Update(ctx, *req, resp); });
+  }
+  grpc::Status Delete(grpc::ServerContext* sc, const api::DeleteContainerRequest* req,
+                      google::protobuf::Empty*) override {
+    return Handle(sc, [&](const Context& ctx) { local_->Delete(ctx, *req); });
+  }
+
+ private:
+  std::shared_ptr<Local> local_;
+};
+
+plugin::Registrar reg{{
+    .type = plugin::kGRPC,
+    .id = "containers",
+    .requires_ = {plugin::kService},
+    .config = {},
+    .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
+      return std::make_shared<Service>(ic.GetAs<Local>(plugin::kService, "containers-service"));
+    },
+}};
+
+}  // namespace
+}  // namespace mcd::services::containers
