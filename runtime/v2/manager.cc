@@ -170,16 +170,28 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
       taskapi::DeleteRequest dr;
       dr.set_id(id);
       taskapi::DeleteResponse dresp;
+      bool dead = false;
       try {
         task->Call("Delete", dr, &dresp, 5s);
-      } catch (const std::exception&) {
+      } catch (const errdefs::Error& de) {
+        dead = de.code() == errdefs::Code::kUnavailable;
       }
-      taskapi::ShutdownRequest sr;
-      sr.set_id(id);
-      google::protobuf::Empty empty;
-      try {
-        task->Call("Shutdown", sr, &empty, 3s);
-      } catch (const std::exception&) {
+      if (dead) {
+        // The shim died mid-create: its delete command cleans runc's state.
+        auto d = cmd.Delete();
+        d.timeout = cfg_.delete_timeout;
+        try {
+          process::Run(d);
+        } catch (const std::exception&) {
+        }
+      } else {
+        taskapi::ShutdownRequest sr;
+        sr.set_id(id);
+        google::protobuf::Empty empty;
+        try {
+          task->Call("Shutdown", sr, &empty, 3s);
+        } catch (const std::exception&) {
+        }
       }
       throw errdefs::Error(e.code(), std::string("failed to create shim task: ") + e.what());
     }
