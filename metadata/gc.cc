@@ -150,6 +150,10 @@ Stats Collector::Collect() {
   };
 
   Stats stats;
+  std::map<const Resource*, std::shared_ptr<void>> held;
+  for (const auto& r : resources) {
+    if (r.hold) held[&r] = r.hold();
+  }
   std::map<const Resource*, std::vector<Node>> removed;
   t_collecting = true;
   struct Reset {

@@ -105,6 +105,10 @@ bool Expired(const Map& labels, std::chrono::system_clock::time_point now) {
 struct Resource {
   std::string name;         // for logs
   std::vector<Kind> kinds;  // the kinds whose refs/remove/cleanup it answers
+  // Taken before the mark and released after this resource's cleanup: an
+  // owner's lock that keeps new objects from being swept while they are
+  // being recorded (containerd's content store lock). Returns the holder.
+  std::function<std::shared_ptr<void>()> hold;
   // Roots in ns (any kind).
   std::function<void(Txn&, const std::string& ns, const Emit&)> roots;
   // Every node of its kinds in ns: the sweep candidates.

@@ -1,0 +1,64 @@
+#!/bin/sh
+# minicontainerd against containerd 1.6.20 in one run, each on a temp root:
+#   - start-up: exec to the first served gRPC call (median of 10)
+#   - container API: 200 create / 200 filtered list / 200 delete (synced writes)
+#   - image import: an OCI tar with a 200 MB incompressible uncompressed layer,
+#     `ctr images import --no-unpack` (when bench_make_image is built)
+# Usage: bench/images_bench.sh <build dir>
+set -eu
+BUILD=${1:-build}
+BUILD=$(cd "$BUILD" && pwd)
+MCD=$BUILD/daemon/minicontainerd
+T=$(mktemp -d /tmp/mcd-bench-XXXXXX)
+chmod 0711 "$T"
+pids=""
+cleanup() {
+  for p in $pids; do kill "$p" 2>/dev/null || true; done
+  for p in $pids; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+printf 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n' > "$T/containerd.toml"
+
+echo "== start-up (exec to first served call)"
+printf 'minicontainerd: '
+"$BUILD/bench/bench_startup" "$T/su/m{n}/c.sock" 10 -- "$MCD" --root "$T/su/m{n}/root" \
+  --state "$T/su/m{n}/state" --address "$T/su/m{n}/c.sock"
+printf 'containerd:     '
+"$BUILD/bench/bench_startup" "$T/su/r{n}/c.sock" 10 -- /usr/bin/containerd --root "$T/su/r{n}/root" \
+  --state "$T/su/r{n}/state" -a "$T/su/r{n}/c.sock" --config "$T/containerd.toml"
+rm -rf "$T/su"
+
+start() {  # name cmd... ; waits for the socket to accept
+  name=$1; shift
+  "$@" >"$T/$name.log" 2>&1 &
+  pids="$pids $!"
+  i=0
+  until ctr -a "$T/$name/c.sock" version >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 500 ] || { cat "$T/$name.log"; exit 1; }
+    sleep 0.02
+  done
+}
+mkdir -p "$T/m" "$T/r"
+start m "$MCD" --root "$T/m/root" --state "$T/m/state" --address "$T/m/c.sock"
+start r /usr/bin/containerd --root "$T/r/root" --state "$T/r/state" -a "$T/r/c.sock" \
+  --config "$T/containerd.toml"
+
+echo "== container API (200 create, 200 list with filters, 200 delete)"
+for d in m r; do
+  [ $d = m ] && echo "minicontainerd:" || echo "containerd:"
+  "$BUILD/bench/bench_containers_api" "$T/$d/c.sock" bench 200 | sed 's/^/  /'
+done
+
+if [ -x "$BUILD/bench/bench_make_image" ]; then
+  echo "== import of an image with a 200 MB incompressible uncompressed layer"
+  "$BUILD/bench/bench_make_image" "$T/big.tar" 200
+  for d in m r; do
+    [ $d = m ] && printf 'minicontainerd: ' || printf 'containerd:     '
+    sync
+    s=$(date +%s.%N)
+    ctr -a "$T/$d/c.sock" -n bench images import --no-unpack "$T/big.tar" >/dev/null
+    e=$(date +%s.%N)
+    echo "$s $e" | awk '{d=$2-$1; printf "%.3f s, %.0f MB/s\n", d, 200/d}'
+  done
+fi
