@@ -378,7 +378,7 @@ void TaskManager::Cleanup(Dead d) {
       auto r = process::Run(opts);
       if (r.exit_code == 0) {
         exit = ParseDeleteOutput(r.out);
-        if (!r.err.empty()) log::Warn("cleanup warnings " + r.err, {{"id", id}});
+        if (!r.err.empty()) log::Warn("cleanup warnings " + Trim(r.err), {{"id", id}});
       } else {
         log::Warn("failed to clean up after shim disconnected",
                   {{"id", id}, {"error", Trim(r.err)}});

@@ -54,7 +54,7 @@ void RequireLive(const runtime::Task& t) {
 }  // namespace
 
 std::shared_ptr<runtime::Task> Local::GetTask(const Context& ctx, const std::string& id) {
-  GetContainer(*db_, ctx, id);  // NotFound for an unknown container first, as containerd
+  GetContainer(containers_, ctx, id);  // NotFound for an unknown container first, as containerd
   try {
     return tasks_->Get(ctx.Namespace(), id);
   } catch (const errdefs::Error&) {
@@ -71,9 +71,18 @@ void Local::CheckProcess(runtime::Task& t, const std::string& exec_id) {
   t.Call("State", req, &resp, kStateTimeout);
 }
 
+void Local::CheckContainerDelete(const Context& ctx, const std::string& id) {
+  try {
+    tasks_->Get(ctx.Namespace(), id);
+  } catch (const errdefs::Error&) {
+    return;  // no task
+  }
+  throw errdefs::FailedPrecondition("cannot delete running task " + id);
+}
+
 void Local::Create(const Context& ctx, const api::CreateTaskRequest& req,
                    api::CreateTaskResponse* resp) {
-  ContainerInfo c = GetContainer(*db_, ctx, req.container_id());
+  ContainerInfo c = GetContainer(containers_, ctx, req.container_id());
   if (req.has_checkpoint())
     throw errdefs::NotImplemented("restoring a task from a checkpoint image");
   runtime::CreateOpts opts;

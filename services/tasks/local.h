@@ -10,6 +10,7 @@
 #include <google/protobuf/any.pb.h>
 
 #include "github.com/containerd/containerd/api/services/tasks/v1/tasks.pb.h"
+#include "metadata/containers.h"
 #include "metadata/db.h"
 #include "pkg/context.h"
 #include "runtime/v2/manager.h"
@@ -26,13 +27,18 @@ struct ContainerInfo {
 };
 
 // Reads a container from the containers store: NotFound
-// ("container \"<id>\": not found") when missing.
-ContainerInfo GetContainer(metadata::DB& db, const Context& ctx, const std::string& id);
+// (`container "<id>" in namespace "<ns>": not found`) when missing.
+ContainerInfo GetContainer(const metadata::ContainerStore& store, const Context& ctx,
+                           const std::string& id);
 
 class Local : public plugin::Instance {
  public:
   Local(std::shared_ptr<metadata::DB> db, std::shared_ptr<runtime::TaskManager> tasks)
-      : db_(std::move(db)), tasks_(std::move(tasks)) {}
+      : containers_(std::move(db)), tasks_(std::move(tasks)) {}
+
+  // The containers service asks this before deleting a container: a
+  // container with a task (running or not yet deleted) stays.
+  void CheckContainerDelete(const Context& ctx, const std::string& id);
 
   void Create(const Context& ctx, const api::CreateTaskRequest& req, api::CreateTaskResponse* resp);
   void Start(const Context& ctx, const api::StartRequest& req, api::StartResponse* resp);
@@ -62,7 +68,7 @@ class Local : public plugin::Instance {
   // Checks the exec exists (NotFound otherwise), as containerd's Process().
   void CheckProcess(runtime::Task& t, const std::string& exec_id);
 
-  std::shared_ptr<metadata::DB> db_;
+  metadata::ContainerStore containers_;
   std::shared_ptr<runtime::TaskManager> tasks_;
 };
 

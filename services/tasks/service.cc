@@ -1,6 +1,7 @@
 // grpc plugin "tasks": containerd.services.tasks.v1.Tasks over the
 // tasks-service plugin. Wait is a callback method: a waiter holds no thread.
 #include "github.com/containerd/containerd/api/services/tasks/v1/tasks.grpc.pb.h"
+#include "services/containers/local.h"
 #include "services/grpc_util.h"
 #include "services/tasks/local.h"
 
@@ -105,7 +106,15 @@ plugin::Registrar reg{{
     .requires_ = {plugin::kService},
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
-      return std::make_shared<Service>(ic.GetAs<Local>(plugin::kService, "tasks-service"));
+      auto local = ic.GetAs<Local>(plugin::kService, "tasks-service");
+      // Wired here, once every service plugin exists: the containers
+      // service refuses to delete a container that still has a task.
+      std::weak_ptr<Local> weak = local;
+      ic.GetAs<containers::Local>(plugin::kService, "containers-service")
+          ->SetDeleteCheck([weak](const Context& ctx, const std::string& id) {
+            if (auto l = weak.lock()) l->CheckContainerDelete(ctx, id);
+          });
+      return std::make_shared<Service>(local);
     },
 }};
 
