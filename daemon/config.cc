@@ -61,8 +61,8 @@ const toml::table& Table(const Ctx& c, const toml::node& n, const std::string& k
 // Keys containerd accepts that this daemon does not act on: accepted quietly
 // so that a real containerd config loads.
 const std::set<std::string> kIgnoredTopLevel = {
-    "temp", "plugin_dir", "metrics", "cgroup", "oom_score", "proxy_plugins",
-    "stream_processors", "timeouts", "imports"};
+    "temp",          "plugin_dir",        "metrics",  "cgroup", "oom_score",
+    "proxy_plugins", "stream_processors", "timeouts", "imports"};
 
 }  // namespace
 
@@ -78,6 +78,7 @@ Config ParseConfig(const std::string& text, const std::string& source,
   }
   Ctx c{source, warnings};
   Config cfg;
+  cfg.source = source;
   for (const auto& [k, node] : doc) {
     std::string key(k.str());
     if (key == "version") {
@@ -96,37 +97,52 @@ Config ParseConfig(const std::string& text, const std::string& source,
     } else if (key == "grpc") {
       for (const auto& [sk, sn] : Table(c, node, key)) {
         std::string s = "grpc." + std::string(sk.str());
-        if (sk == "address") GetString(c, sn, s, &cfg.grpc.address);
-        else if (sk == "uid") GetInt(c, sn, s, &cfg.grpc.uid);
-        else if (sk == "gid") GetInt(c, sn, s, &cfg.grpc.gid);
-        else if (sk == "max_recv_message_size") GetInt(c, sn, s, &cfg.grpc.max_recv_message_size);
-        else if (sk == "max_send_message_size") GetInt(c, sn, s, &cfg.grpc.max_send_message_size);
+        if (sk == "address")
+          GetString(c, sn, s, &cfg.grpc.address);
+        else if (sk == "uid")
+          GetInt(c, sn, s, &cfg.grpc.uid);
+        else if (sk == "gid")
+          GetInt(c, sn, s, &cfg.grpc.gid);
+        else if (sk == "max_recv_message_size")
+          GetInt(c, sn, s, &cfg.grpc.max_recv_message_size);
+        else if (sk == "max_send_message_size")
+          GetInt(c, sn, s, &cfg.grpc.max_send_message_size);
         else if (sk == "tcp_address" || sk == "tcp_tls_cert" || sk == "tcp_tls_key" ||
                  sk == "tcp_tls_ca") {
           std::string ignored;
           GetString(c, sn, s, &ignored);
-        } else Warn(c, sn, s);
+        } else
+          Warn(c, sn, s);
       }
     } else if (key == "ttrpc") {
       for (const auto& [sk, sn] : Table(c, node, key)) {
         std::string s = "ttrpc." + std::string(sk.str());
-        if (sk == "address") GetString(c, sn, s, &cfg.ttrpc.address);
-        else if (sk == "uid") GetInt(c, sn, s, &cfg.ttrpc.uid);
-        else if (sk == "gid") GetInt(c, sn, s, &cfg.ttrpc.gid);
-        else Warn(c, sn, s);
+        if (sk == "address")
+          GetString(c, sn, s, &cfg.ttrpc.address);
+        else if (sk == "uid")
+          GetInt(c, sn, s, &cfg.ttrpc.uid);
+        else if (sk == "gid")
+          GetInt(c, sn, s, &cfg.ttrpc.gid);
+        else
+          Warn(c, sn, s);
       }
     } else if (key == "debug") {
       for (const auto& [sk, sn] : Table(c, node, key)) {
         std::string s = "debug." + std::string(sk.str());
-        if (sk == "address") GetString(c, sn, s, &cfg.debug.address);
-        else if (sk == "uid") GetInt(c, sn, s, &cfg.debug.uid);
-        else if (sk == "gid") GetInt(c, sn, s, &cfg.debug.gid);
-        else if (sk == "level") GetString(c, sn, s, &cfg.debug.level);
+        if (sk == "address")
+          GetString(c, sn, s, &cfg.debug.address);
+        else if (sk == "uid")
+          GetInt(c, sn, s, &cfg.debug.uid);
+        else if (sk == "gid")
+          GetInt(c, sn, s, &cfg.debug.gid);
+        else if (sk == "level")
+          GetString(c, sn, s, &cfg.debug.level);
         else if (sk == "format") {
           GetString(c, sn, s, &cfg.debug.format);
           if (cfg.debug.format != "text" && cfg.debug.format != "json" && !cfg.debug.format.empty())
             Bad(c, sn, s, "expected \"text\" or \"json\"");
-        } else Warn(c, sn, s);
+        } else
+          Warn(c, sn, s);
       }
     } else if (key == "plugins") {
       cfg.plugins = Table(c, node, key);
@@ -136,6 +152,7 @@ Config ParseConfig(const std::string& text, const std::string& source,
       Warn(c, node, key);
     }
   }
+  cfg.doc = std::make_shared<const toml::table>(std::move(doc));
   return cfg;
 }
 
@@ -166,10 +183,11 @@ void Merge(const Ctx& c, const std::string& prefix, const toml::table& user, tom
       Merge(c, key, *un.as_table(), *dn->as_table());
       continue;
     }
-    bool same = dn->type() == un.type() ||
-                (dn->is_number() && un.is_number() && !(dn->is_integer() && un.is_floating_point()));
+    bool same = dn->type() == un.type() || (dn->is_number() && un.is_number() &&
+                                            !(dn->is_integer() && un.is_floating_point()));
     if (!same) {
-      Bad(c, un, key, fmt::format("expected {}, got {}", TypeName(dn->type()), TypeName(un.type())));
+      Bad(c, un, key,
+          fmt::format("expected {}, got {}", TypeName(dn->type()), TypeName(un.type())));
     }
     out.insert_or_assign(k.str(), un);
   }
@@ -181,9 +199,14 @@ toml::table PluginConfig(const Config& cfg, const plugin::Registration& reg,
                          std::vector<std::string>* warnings) {
   toml::table out = reg.config;
   const std::string uri = reg.URI();
-  if (const auto* user = cfg.plugins.get_as<toml::table>(uri)) {
-    static const std::string src = "config";
-    Ctx c{src, warnings};
+  const toml::table* user = nullptr;
+  if (cfg.doc) {
+    if (const auto* p = cfg.doc->get_as<toml::table>("plugins")) user = p->get_as<toml::table>(uri);
+  } else {
+    user = cfg.plugins.get_as<toml::table>(uri);
+  }
+  if (user) {
+    Ctx c{cfg.source, warnings};
     Merge(c, "plugins.\"" + uri + "\"", *user, out);
   }
   return out;
@@ -204,9 +227,9 @@ std::string Render(const Config& cfg, const std::vector<plugin::Registration>& r
                                  {"gid", cfg.grpc.gid},
                                  {"max_recv_message_size", cfg.grpc.max_recv_message_size},
                                  {"max_send_message_size", cfg.grpc.max_send_message_size}});
-  doc.insert("ttrpc", toml::table{{"address", cfg.ttrpc.address},
-                                  {"uid", cfg.ttrpc.uid},
-                                  {"gid", cfg.ttrpc.gid}});
+  doc.insert(
+      "ttrpc",
+      toml::table{{"address", cfg.ttrpc.address}, {"uid", cfg.ttrpc.uid}, {"gid", cfg.ttrpc.gid}});
   doc.insert("debug", toml::table{{"address", cfg.debug.address},
                                   {"uid", cfg.debug.uid},
                                   {"gid", cfg.debug.gid},
@@ -220,7 +243,10 @@ std::string Render(const Config& cfg, const std::vector<plugin::Registration>& r
   }
   doc.insert("plugins", plugins);
   std::ostringstream os;
-  os << toml::toml_formatter(doc) << "\n";
+  // Double-quoted strings and keys, as containerd's `config default` prints.
+  constexpr auto flags =
+      toml::toml_formatter::default_flags & ~toml::format_flags::allow_literal_strings;
+  os << toml::toml_formatter(doc, flags) << "\n";
   return os.str();
 }
 

@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,10 @@ struct Config {
   } debug;
   std::vector<std::string> disabled_plugins;
   std::vector<std::string> required_plugins;
-  toml::table plugins;  // [plugins."<type>.<id>"] as written by the user
+  toml::table plugins;            // [plugins."<type>.<id>"] as written by the user
+  std::string source = "config";  // file the values came from, for errors
+  // The parsed file: its nodes know their lines (copies do not).
+  std::shared_ptr<const toml::table> doc;
 
   std::string TtrpcAddress() const {
     return ttrpc.address.empty() ? grpc.address + ".ttrpc" : ttrpc.address;

@@ -30,7 +30,8 @@ void PrepareSocket(const std::string& path) {
   }
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) throw errdefs::InvalidArgument("socket path too long: " + path);
+  if (path.size() >= sizeof addr.sun_path)
+    throw errdefs::InvalidArgument("socket path too long: " + path);
   std::copy(path.begin(), path.end(), addr.sun_path);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
@@ -51,7 +52,9 @@ Server::Server(Config cfg, std::string binary) : cfg_(std::move(cfg)) {
   info_.binary = std::move(binary);
 }
 
-Server::~Server() { Shutdown(); }
+Server::~Server() {
+  Shutdown();
+}
 
 void Server::LoadPlugins() {
   fs::MkdirAll(cfg_.root, 0711);
@@ -61,23 +64,29 @@ void Server::LoadPlugins() {
 
   const auto& regs = plugin::Registry::Global().All();
   auto order = plugin::Graph(regs, cfg_.disabled_plugins);
+  // Every plugin section is checked before any plugin starts: a bad value
+  // fails start-up with nothing initialised.
   configs_.reserve(order.size());
   for (const auto* reg : order) {
     std::vector<std::string> warnings;
     configs_.push_back(PluginConfig(cfg_, *reg, &warnings));
     for (const auto& w : warnings) log::Warn(w);
+  }
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto* reg = order[i];
     auto loaded = std::make_shared<plugin::Loaded>();
     loaded->reg = reg;
     set_.Add(loaded);
     const std::string uri = reg->URI();
     log::Info("loading plugin \"" + uri + "\"...", {{"type", reg->type}});
-    plugin::InitContext ic(*reg, info_, configs_.back(), &exchange_, set_, *loaded);
+    plugin::InitContext ic(*reg, info_, configs_[i], &exchange_, set_, *loaded);
     try {
       loaded->instance = reg->init(ic);
       if (!loaded->instance) throw errdefs::Internal("init returned no instance");
     } catch (const plugin::SkipPlugin& e) {
       loaded->status = {plugin::Status::State::kSkipped, e.what(), 0};
-      log::Info("skip loading plugin \"" + uri + "\"...", {{"error", e.what()}, {"type", reg->type}});
+      log::Info("skip loading plugin \"" + uri + "\"...",
+                {{"error", e.what()}, {"type", reg->type}});
     } catch (const std::exception& e) {
       loaded->status = {plugin::Status::State::kError, e.what(),
                         static_cast<int>(errdefs::CodeOf(e))};

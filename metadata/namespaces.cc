@@ -17,6 +17,21 @@ std::vector<NamespaceStore::ContentsHook>& Hooks() {
   return hooks;
 }
 
+bool PrefixHasKeys(rocksdb::DB* db, const std::string& prefix) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  it->Seek(prefix);
+  return it->Valid() && it->key().starts_with(prefix);
+}
+
+// Label errors of namespace calls carry containerd's "namespace.Labels" prefix.
+void ValidateNamespaceLabel(const std::string& key, const std::string& value) {
+  try {
+    ValidateLabel(key, value);
+  } catch (const errdefs::Error& e) {
+    throw errdefs::Error(e.code(), std::string("namespace.Labels: ") + e.what());
+  }
+}
+
 }  // namespace
 
 void ValidateLabel(const std::string& key, const std::string& value) {
@@ -32,9 +47,11 @@ void ValidateLabels(const Labels& labels) {
 
 void NamespaceStore::Create(const std::string& ns, const Labels& labels) {
   identifiers::Validate(ns);
-  ValidateLabels(labels);
+  for (const auto& [k, v] : labels) ValidateNamespaceLabel(k, v);
   records::Namespace rec;
-  for (const auto& [k, v] : labels) (*rec.mutable_labels())[k] = v;
+  for (const auto& [k, v] : labels) {
+    if (!v.empty()) (*rec.mutable_labels())[k] = v;  // an empty value sets nothing
+  }
   db_->Update([&](Txn& t) {
     if (t.Get(NamespaceKey(ns))) throw errdefs::AlreadyExists(fmt::format("namespace {:?}", ns));
     t.Put(NamespaceKey(ns), rec.SerializeAsString());
@@ -46,15 +63,17 @@ void NamespaceStore::EnsureIn(Txn& t, const std::string& ns) {
 }
 
 Labels NamespaceStore::GetLabels(const std::string& ns) const {
+  // An invalid name cannot have been stored; it reads as missing.
+  if (!identifiers::IsValid(ns)) return {};
   auto v = db_->Get(NamespaceKey(ns));
-  if (!v) throw errdefs::NotFound(fmt::format("namespace {:?}", ns));
+  if (!v) return {};
   records::Namespace rec;
   rec.ParseFromString(*v);
   return Labels(rec.labels().begin(), rec.labels().end());
 }
 
 bool NamespaceStore::Exists(const std::string& ns) const {
-  return db_->Get(NamespaceKey(ns)).has_value();
+  return identifiers::IsValid(ns) && db_->Get(NamespaceKey(ns)).has_value();
 }
 
 std::vector<std::string> NamespaceStore::List() const {
@@ -63,23 +82,33 @@ std::vector<std::string> NamespaceStore::List() const {
 
 void NamespaceStore::SetLabel(const std::string& ns, const std::string& key,
                               const std::string& value) {
+  SetLabels(ns, {{key, value}});
+}
+
+void NamespaceStore::SetLabels(const std::string& ns,
+                               const std::vector<std::pair<std::string, std::string>>& changes) {
+  // containerd would store any name here; ours must be safe as a key.
   identifiers::Validate(ns);
-  ValidateLabel(key, value);
+  for (const auto& [k, v] : changes) ValidateNamespaceLabel(k, v);
   db_->Update([&](Txn& t) {
     records::Namespace rec;
     if (auto v = t.Get(NamespaceKey(ns))) rec.ParseFromString(*v);
-    if (value.empty())
-      rec.mutable_labels()->erase(key);
-    else
-      (*rec.mutable_labels())[key] = value;
+    for (const auto& [k, v] : changes) {
+      if (v.empty())
+        rec.mutable_labels()->erase(k);
+      else
+        (*rec.mutable_labels())[k] = v;
+    }
     t.Put(NamespaceKey(ns), rec.SerializeAsString());
   });
 }
 
 void NamespaceStore::ReplaceLabels(const std::string& ns, const Labels& labels) {
   identifiers::Validate(ns);
-  ValidateLabels(labels);
+  for (const auto& [k, v] : labels) ValidateNamespaceLabel(k, v);
   db_->Update([&](Txn& t) {
+    // containerd creates the namespace only when it sets at least one label.
+    if (labels.empty() && !t.Get(NamespaceKey(ns))) return;
     records::Namespace rec;
     for (const auto& [k, v] : labels) {
       if (!v.empty()) (*rec.mutable_labels())[k] = v;
@@ -89,23 +118,22 @@ void NamespaceStore::ReplaceLabels(const std::string& ns, const Labels& labels) 
 }
 
 std::vector<std::string> NamespaceStore::Contents(const std::string& ns) const {
-  // containerd's order and words: images, blobs, containers, then each
-  // snapshotter with snapshots. Leases and ingests do not keep a namespace
-  // alive (they go with it).
+  // containerd checks these, in this order; leases and ingests do not keep a
+  // namespace alive (they go with it).
   std::vector<std::string> out;
-  if (db_->HasPrefix(BucketPrefix(ns, "images"))) out.push_back("images");
-  if (db_->HasPrefix(BucketPrefix(ns, "content") + "blob/")) out.push_back("blobs");
-  if (db_->HasPrefix(BucketPrefix(ns, "containers"))) out.push_back("containers");
+  if (!identifiers::IsValid(ns)) return out;
+  rocksdb::DB* raw = db_->raw();
+  if (PrefixHasKeys(raw, BucketPrefix(ns, "images"))) out.push_back("images");
+  if (PrefixHasKeys(raw, BucketPrefix(ns, "content") + "blob/")) out.push_back("blobs");
+  if (PrefixHasKeys(raw, BucketPrefix(ns, "containers"))) out.push_back("containers");
+  // One entry a snapshotter with snapshots: v1/<ns>/snapshots/<name>/<key>.
   const std::string snaps = BucketPrefix(ns, "snapshots");
-  std::unique_ptr<rocksdb::Iterator> it(db_->raw()->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions()));
   it->Seek(snaps);
-  while (it->Valid()) {
-    std::string key = it->key().ToString();
-    if (key.compare(0, snaps.size(), snaps) != 0) break;
-    std::string rest = key.substr(snaps.size());
+  while (it->Valid() && it->key().starts_with(snaps)) {
+    std::string rest = it->key().ToString().substr(snaps.size());
     std::string name = rest.substr(0, rest.find('/'));
     out.push_back(fmt::format("snapshots on {:?} snapshotter", name));
-    // Skip the rest of this snapshotter at once.
     it->Seek(snaps + name + static_cast<char>('/' + 1));
   }
   std::lock_guard lk(g_hooks_mu);
@@ -121,7 +149,8 @@ void NamespaceStore::AddContentsHook(ContentsHook hook) {
 }
 
 void NamespaceStore::Delete(const std::string& ns) {
-  identifiers::Validate(ns);
+  // containerd does not validate here: a name that cannot exist is not found.
+  if (!identifiers::IsValid(ns)) throw errdefs::NotFound(fmt::format("namespace {:?}", ns));
   auto left = Contents(ns);
   if (!left.empty()) {
     std::string what;
@@ -132,8 +161,7 @@ void NamespaceStore::Delete(const std::string& ns) {
   db_->Update([&](Txn& t) {
     if (!t.Get(NamespaceKey(ns))) throw errdefs::NotFound(fmt::format("namespace {:?}", ns));
     t.Delete(NamespaceKey(ns));
-    // What is left (leases, ingests) goes with the namespace, as containerd
-    // deletes the whole bucket.
+    // What does not block a delete (leases, ingests) goes with the namespace.
     t.DeletePrefix(NamespaceKey(ns) + "/");
   });
 }

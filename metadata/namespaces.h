@@ -23,18 +23,23 @@ class NamespaceStore {
   void Create(const std::string& ns, const Labels& labels);
   // Creates the namespace when missing, as containerd does for any write.
   static void EnsureIn(Txn& t, const std::string& ns);
+  // A missing namespace has no labels (containerd's Labels never fails).
   Labels GetLabels(const std::string& ns) const;
   bool Exists(const std::string& ns) const;
   std::vector<std::string> List() const;
   // An empty value removes the label. Creates the namespace when missing,
   // as containerd's SetLabel does.
   void SetLabel(const std::string& ns, const std::string& key, const std::string& value);
+  // Several label changes at once (an empty value removes), atomically.
+  void SetLabels(const std::string& ns,
+                 const std::vector<std::pair<std::string, std::string>>& changes);
   void ReplaceLabels(const std::string& ns, const Labels& labels);
   // FailedPrecondition naming what is left when not empty.
   void Delete(const std::string& ns);
 
-  // What still lives in a namespace, with containerd's names
-  // ("images", "blobs", "containers", "snapshot-overlayfs", ...).
+  // What still lives in a namespace, with containerd's names and order
+  // ("images", "blobs", "containers", "snapshots on \"overlayfs\" snapshotter",
+  // then what hooks add).
   std::vector<std::string> Contents(const std::string& ns) const;
 
   // Stores outside RocksDB (tasks on disk) add their own check.

@@ -1,6 +1,6 @@
 // io.containerd.metadata.v1 / rocksdb: opens the metadata database.
-#include "metadata/db.h"
 #include "plugins/plugin.h"
+#include "metadata/db.h"
 
 namespace mcd::metadata {
 namespace {
@@ -11,6 +11,7 @@ plugin::Registrar reg{{
     .requires_ = {plugin::kEvent},  // content and snapshotters join as they land
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
+      ic.exports()["path"] = ic.root;  // introspection, as containerd's bolt path
       return DB::Open(ic.root);
     },
 }};

@@ -13,9 +13,21 @@ void Local::Fill(const std::string& name, api::Namespace* out) {
   for (const auto& [k, v] : store_.GetLabels(name)) (*out->mutable_labels())[k] = v;
 }
 
+// containerd publishes create and update events in the caller's namespace
+// (only delete switches to the deleted one) and reports a failure to publish
+// as an unknown error after the change is committed.
+void Local::PublishIn(const Context& ctx, const std::string& topic,
+                      const google::protobuf::Message& ev) {
+  try {
+    events_->Publish(ctx, topic, ev);
+  } catch (const errdefs::Error& e) {
+    throw errdefs::Unknown(std::string("failed publishing event: ") + e.what());
+  }
+}
+
+// Like containerd, a missing namespace reads as one without labels.
 void Local::Get(const Context&, const api::GetNamespaceRequest& req,
                 api::GetNamespaceResponse* resp) {
-  identifiers::Validate(req.name());
   Fill(req.name(), resp->mutable_namespace_());
 }
 
@@ -24,7 +36,7 @@ void Local::List(const Context&, const api::ListNamespacesRequest&,
   for (const auto& name : store_.List()) Fill(name, resp->add_namespaces());
 }
 
-void Local::Create(const Context&, const api::CreateNamespaceRequest& req,
+void Local::Create(const Context& ctx, const api::CreateNamespaceRequest& req,
                    api::CreateNamespaceResponse* resp) {
   const auto& ns = req.namespace_();
   metadata::Labels labels(ns.labels().begin(), ns.labels().end());
@@ -33,39 +45,40 @@ void Local::Create(const Context&, const api::CreateNamespaceRequest& req,
   containerd::events::NamespaceCreate ev;
   ev.set_name(ns.name());
   *ev.mutable_labels() = ns.labels();
-  events_->Publish(MakeContext(ns.name()), "/namespaces/create", ev);
+  PublishIn(ctx, "/namespaces/create", ev);
 }
 
-void Local::Update(const Context&, const api::UpdateNamespaceRequest& req,
-                   api::UpdateNamespaceResponse* resp) {
+// The response is empty, as containerd's.
+void Local::Update(const Context& ctx, const api::UpdateNamespaceRequest& req,
+                   api::UpdateNamespaceResponse*) {
   const auto& ns = req.namespace_();
-  identifiers::Validate(ns.name());
   if (req.has_update_mask() && req.update_mask().paths_size() > 0) {
+    std::vector<std::pair<std::string, std::string>> changes;
     for (const auto& path : req.update_mask().paths()) {
       if (path.rfind("labels.", 0) != 0) {
-        throw errdefs::InvalidArgument(fmt::format("cannot update {:?} field", path));
+        // containerd answers with a bare InvalidArgument status here.
+        throw errdefs::Error(errdefs::Code::kInvalidArgument,
+                             fmt::format("cannot update {:?} field", path));
       }
-    }
-    for (const auto& path : req.update_mask().paths()) {
       std::string key = path.substr(7);
       auto it = ns.labels().find(key);
-      store_.SetLabel(ns.name(), key, it == ns.labels().end() ? "" : it->second);
+      changes.emplace_back(key, it == ns.labels().end() ? "" : it->second);
     }
+    store_.SetLabels(ns.name(), changes);
   } else {
     store_.ReplaceLabels(ns.name(), metadata::Labels(ns.labels().begin(), ns.labels().end()));
   }
-  Fill(ns.name(), resp->mutable_namespace_());
   containerd::events::NamespaceUpdate ev;
   ev.set_name(ns.name());
-  *ev.mutable_labels() = resp->namespace_().labels();
-  events_->Publish(MakeContext(ns.name()), "/namespaces/update", ev);
+  *ev.mutable_labels() = ns.labels();
+  PublishIn(ctx, "/namespaces/update", ev);
 }
 
 void Local::Delete(const Context&, const api::DeleteNamespaceRequest& req) {
   store_.Delete(req.name());
   containerd::events::NamespaceDelete ev;
   ev.set_name(req.name());
-  events_->Publish(MakeContext(req.name()), "/namespaces/delete", ev);
+  PublishIn(MakeContext(req.name()), "/namespaces/delete", ev);
 }
 
 namespace {

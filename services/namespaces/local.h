@@ -17,7 +17,8 @@ class Local : public plugin::Instance {
   Local(std::shared_ptr<metadata::DB> db, events::Exchange* events)
       : store_(std::move(db)), events_(events) {}
 
-  void Get(const Context& ctx, const api::GetNamespaceRequest& req, api::GetNamespaceResponse* resp);
+  void Get(const Context& ctx, const api::GetNamespaceRequest& req,
+           api::GetNamespaceResponse* resp);
   void List(const Context& ctx, const api::ListNamespacesRequest& req,
             api::ListNamespacesResponse* resp);
   void Create(const Context& ctx, const api::CreateNamespaceRequest& req,
@@ -28,6 +29,7 @@ class Local : public plugin::Instance {
 
  private:
   void Fill(const std::string& name, api::Namespace* out);
+  void PublishIn(const Context& ctx, const std::string& topic, const google::protobuf::Message& ev);
   metadata::NamespaceStore store_;
   events::Exchange* events_;
 };

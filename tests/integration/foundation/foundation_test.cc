@@ -1,0 +1,148 @@
+// ctr version, ctr plugins ls, config default/dump against the real ctr.
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "tests/integration/foundation/common.h"
+
+namespace mcd::itest {
+
+std::vector<std::vector<std::string>> Rows(const std::string& out) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::vector<std::string> cols;
+    std::string c;
+    while (ls >> c) cols.push_back(c);
+    if (!cols.empty()) rows.push_back(cols);
+  }
+  return rows;
+}
+
+process::Result RunDaemonBinary(const std::vector<std::string>& args) {
+  process::Options o;
+  o.argv = {MCD_DAEMON_BINARY};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.timeout = std::chrono::seconds(60);
+  return process::Run(o);
+}
+
+std::vector<std::pair<std::string, std::string>> RegisteredPlugins() {
+  auto def = RunDaemonBinary({"config", "default"});
+  EXPECT_EQ(def.exit_code, 0) << def.err;
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string open = "[plugins.\"";
+  for (size_t at = def.out.find(open); at != std::string::npos; at = def.out.find(open, at + 1)) {
+    size_t start = at + open.size();
+    std::string uri = def.out.substr(start, def.out.find('"', start) - start);
+    // <type>.<id>: the type is the first four dot-separated parts.
+    size_t dot = 0;
+    for (int i = 0; i < 4 && dot != std::string::npos; i++) dot = uri.find('.', dot + 1);
+    if (dot == std::string::npos) continue;
+    std::pair<std::string, std::string> p{uri.substr(0, dot), uri.substr(dot + 1)};
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  }
+  return out;
+}
+
+namespace {
+
+TEST_F(DaemonTest, VersionShowsServer) {
+  auto r = C({"version"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto server = r.out.find("Server:");
+  ASSERT_NE(server, std::string::npos) << r.out;
+  std::string s = r.out.substr(server);
+  EXPECT_NE(s.find("Version:  1.6.20~ds1"), std::string::npos) << s;
+  EXPECT_NE(s.find("Revision: minicontainerd-"), std::string::npos) << s;
+  EXPECT_NE(s.find("UUID: "), std::string::npos) << s;
+}
+
+TEST_F(DaemonTest, PluginsLsListsEveryRegisteredPluginOk) {
+  auto r = C({"plugins", "ls"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = Rows(r.out);
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"TYPE", "ID", "PLATFORMS", "STATUS"}));
+  auto regs = RegisteredPlugins();
+  ASSERT_GE(regs.size(), 8u);
+  EXPECT_EQ(rows.size(), regs.size() + 1) << r.out;
+  for (const auto& [type, id] : regs) {
+    bool found = false;
+    for (const auto& row : rows) {
+      if (row.size() >= 3 && row[0] == type && row[1] == id) {
+        found = true;
+        EXPECT_EQ(row.back(), "ok") << type << "." << id << ":\n" << r.out << d_->Log();
+      }
+    }
+    EXPECT_TRUE(found) << type << "." << id << " missing from:\n" << r.out;
+  }
+}
+
+TEST_F(DaemonTest, PluginsLsFiltersAndDetails) {
+  auto r = C({"plugins", "ls", "type==io.containerd.grpc.v1,id~=^name"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Rows(r.out).size(), 2u) << r.out;
+  EXPECT_EQ(Rows(r.out)[1][1], "namespaces");
+  // Several filters are OR-ed.
+  r = C({"plugins", "ls", "id==version", "id==namespaces"});
+  EXPECT_EQ(Rows(r.out).size(), 3u) << r.out;
+  // A malformed filter is the client's error, with containerd's message.
+  r = C({"plugins", "ls", "id=="});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("filters: parse error: [id==]: expected value or quoted: invalid argument"),
+            std::string::npos)
+      << r.err;
+  r = C({"plugins", "ls", "-d", "id==rocksdb"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Column widths depend on the content; compare words.
+  auto rows = Rows(r.out);
+  auto has = [&](const std::vector<std::string>& want) {
+    return std::find(rows.begin(), rows.end(), want) != rows.end();
+  };
+  EXPECT_TRUE(has({"Type:", "io.containerd.metadata.v1"})) << r.out;
+  EXPECT_TRUE(has({"ID:", "rocksdb"})) << r.out;
+  EXPECT_TRUE(has({"Requires:"})) << r.out;
+  EXPECT_TRUE(has({"io.containerd.event.v1"})) << r.out;
+  EXPECT_TRUE(has({"Exports:"})) << r.out;
+  EXPECT_TRUE(has({"path", d_->root() + "/io.containerd.metadata.v1.rocksdb"})) << r.out;
+}
+
+TEST(Config, DefaultIsCompleteAndAcceptedBack) {
+  Require("ctr");
+  auto def = RunDaemonBinary({"config", "default"});
+  ASSERT_EQ(def.exit_code, 0) << def.err;
+  for (const char* key :
+       {"version = 2", "root = ", "state = ", "[grpc]", "max_recv_message_size", "[ttrpc]",
+        "[debug]", "disabled_plugins", "required_plugins", "[plugins"}) {
+    EXPECT_NE(def.out.find(key), std::string::npos) << key << " missing from\n" << def.out;
+  }
+  // Every plugin the daemon has is listed (the same set ctr plugins ls shows).
+  EXPECT_GE(RegisteredPlugins().size(), 8u) << def.out;
+  TempDir dir;
+  Daemon d(dir.path(), Daemon::Options{.extra_args = {}, .config_toml = def.out});
+  d.Start();
+  EXPECT_EQ(d.Log().find("unknown config key"), std::string::npos) << d.Log();
+  auto r = Ctr(d, {"version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(Config, DumpShowsMergedValues) {
+  TempDir dir;
+  std::string path = dir.path() + "/config.toml";
+  {
+    std::ofstream f(path);
+    f << "version = 2\nroot = \"/tmp/somewhere\"\n[grpc]\nmax_recv_message_size = 1234\n";
+  }
+  auto r = RunDaemonBinary({"--config", path, "--state", "/tmp/flagstate", "config", "dump"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("root = \"/tmp/somewhere\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("state = \"/tmp/flagstate\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("max_recv_message_size = 1234"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("max_send_message_size = 16777216"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace mcd::itest

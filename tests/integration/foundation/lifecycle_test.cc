@@ -1,0 +1,241 @@
+// Start-up and shutdown: persistence across restarts, sockets, refusing a
+// live daemon's socket, bad config, log format, the ephemeral mode.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "pkg/fs.h"
+#include "tests/integration/foundation/common.h"
+
+namespace mcd::itest {
+namespace {
+
+std::string UUIDOf(const Daemon& d) {
+  auto r = Ctr(d, {"version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto at = r.out.find("UUID: ");
+  if (at == std::string::npos) return "";
+  return r.out.substr(at + 6, r.out.find('\n', at) - at - 6);
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+TEST(Lifecycle, RestartKeepsNamespacesAndUUID) {
+  Require("ctr");
+  TempDir dir;
+  std::string uuid;
+  {
+    Daemon d(dir.path());
+    d.Start();
+    ASSERT_EQ(Ctr(d, {"ns", "create", "kept", "l=v"}).exit_code, 0);
+    uuid = UUIDOf(d);
+    ASSERT_EQ(uuid.size(), 36u) << uuid;
+    EXPECT_EQ(d.Stop(), 0);
+  }
+  Daemon d(dir.path());
+  d.Start();
+  EXPECT_EQ(UUIDOf(d), uuid);
+  auto r = Ctr(d, {"ns", "ls"});
+  EXPECT_EQ(Rows(r.out)[1], (std::vector<std::string>{"kept", "l=v"})) << r.out;
+  // A crash (SIGKILL) loses nothing either: writes are synced.
+  ASSERT_EQ(Ctr(d, {"ns", "create", "after"}).exit_code, 0);
+  d.Kill();
+  Daemon again(dir.path());
+  again.Start();  // the socket left by the crash is stale and replaced
+  EXPECT_EQ(Ctr(again, {"ns", "ls", "-q"}).out, "after\nkept\n");
+  EXPECT_EQ(UUIDOf(again), uuid);
+}
+
+TEST(Lifecycle, SigtermRemovesSocketAndExitsZero) {
+  Require("ctr");
+  TempDir dir;
+  Daemon d(dir.path());
+  d.Start();
+  ASSERT_TRUE(Exists(d.socket()));
+  struct stat st;
+  ASSERT_EQ(::stat(d.socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_FALSE(Exists(d.socket()));
+  EXPECT_NE(d.Log().find("containerd successfully shutdown"), std::string::npos) << d.Log();
+}
+
+TEST(Lifecycle, SecondDaemonOnSameSocketRefuses) {
+  Require("ctr");
+  TempDir dir, other;
+  Daemon d(dir.path());
+  d.Start();
+  auto r = RunDaemonBinary({"--root", other.path() + "/root", "--state", other.path() + "/state",
+                            "--address", d.socket()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("address " + d.socket() + " is in use by a running daemon"),
+            std::string::npos)
+      << r.err;
+  // The first one is untouched and still serves.
+  EXPECT_TRUE(Exists(d.socket()));
+  EXPECT_EQ(Ctr(d, {"version"}).exit_code, 0);
+}
+
+TEST(Lifecycle, StaleSocketIsReplaced) {
+  Require("ctr");
+  TempDir dir;
+  Daemon d(dir.path());
+  // A socket file nobody listens on, as a killed daemon leaves behind.
+  {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", d.socket().c_str());
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::close(fd);
+  }
+  ASSERT_TRUE(Exists(d.socket()));
+  d.Start();
+  EXPECT_EQ(Ctr(d, {"version"}).exit_code, 0);
+  EXPECT_NE(d.Log().find("removing stale socket"), std::string::npos) << d.Log();
+}
+
+TEST(Lifecycle, NonSocketAtAddressRefuses) {
+  TempDir dir;
+  std::string path = dir.path() + "/notasocket";
+  fs::WriteFileAtomic(path, "keep me");
+  auto r = RunDaemonBinary(
+      {"--root", dir.path() + "/root", "--state", dir.path() + "/state", "--address", path});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(path + " exists and is not a socket"), std::string::npos) << r.err;
+  EXPECT_EQ(fs::ReadFile(path), "keep me");
+}
+
+TEST(Lifecycle, BadConfigValueFailsWithFileKeyAndReason) {
+  TempDir dir;
+  Daemon d(dir.path(), Daemon::Options{.extra_args = {},
+                                       .config_toml = "version = 2\n[grpc]\n  gid = \"wheel\"\n"});
+  std::string log;
+  EXPECT_NE(d.StartExpectFailure(&log), 0);
+  EXPECT_NE(log.find("invalid config " + dir.path() +
+                     "/config.toml:3: grpc.gid: expected an integer: invalid argument"),
+            std::string::npos)
+      << log;
+  EXPECT_FALSE(Exists(d.socket()));
+}
+
+TEST(Lifecycle, UnknownPluginKeysOnlyWarn) {
+  TempDir dir;
+  Daemon d(dir.path(),
+           Daemon::Options{.extra_args = {},
+                           .config_toml = "version = 2\n[plugins.\"io.containerd.metadata.v1."
+                                          "rocksdb\"]\n  x = 1\n[plugins.\"io.containerd.grpc.v1."
+                                          "introspection\"]\n  y = 2\n"});
+  // Unknown keys in plugin sections only warn.
+  d.Start();
+  EXPECT_NE(d.Log().find("unknown config key"), std::string::npos) << d.Log();
+}
+
+TEST(Lifecycle, RequiredPluginMissingFailsStartup) {
+  TempDir dir;
+  Daemon d(dir.path(), Daemon::Options{.extra_args = {},
+                                       .config_toml = "version = 2\nrequired_plugins = "
+                                                      "[\"io.containerd.grpc.v1.nosuch\"]\n"});
+  std::string log;
+  EXPECT_NE(d.StartExpectFailure(&log), 0);
+  EXPECT_NE(log.find("required plugin io.containerd.grpc.v1.nosuch not initialised"),
+            std::string::npos)
+      << log;
+  EXPECT_FALSE(Exists(d.socket()));
+}
+
+TEST(Lifecycle, DisabledPluginIsNotLoaded) {
+  Require("ctr");
+  TempDir dir;
+  Daemon d(dir.path(), Daemon::Options{.extra_args = {},
+                                       .config_toml = "version = 2\ndisabled_plugins = "
+                                                      "[\"io.containerd.grpc.v1.healthcheck\"]\n"});
+  d.Start();
+  auto r = Ctr(d, {"plugins", "ls", "id==healthcheck"});
+  EXPECT_EQ(Rows(r.out).size(), 1u) << r.out;
+}
+
+TEST(Lifecycle, JsonLogFormat) {
+  Require("ctr");
+  TempDir dir;
+  Daemon d(dir.path(), Daemon::Options{.extra_args = {},
+                                       .config_toml = "version = 2\n[debug]\nformat = \"json\"\n"});
+  d.Start();
+  EXPECT_EQ(d.Stop(), 0);
+  std::istringstream in(d.Log());
+  std::string line;
+  int lines = 0;
+  bool booted = false;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    ++lines;
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+    EXPECT_TRUE(j.contains("level") && j.contains("msg") && j.contains("time")) << line;
+    if (j["msg"] == "containerd successfully booted") booted = true;
+  }
+  EXPECT_GT(lines, 3);
+  EXPECT_TRUE(booted);
+}
+
+TEST(Lifecycle, TextLogFormat) {
+  TempDir dir;
+  Daemon d(dir.path());
+  d.Start();
+  std::string log = d.Log();
+  EXPECT_NE(log.find("level=info msg=\"containerd successfully booted\""), std::string::npos)
+      << log;
+  EXPECT_EQ(log.rfind("time=\"", 0), 0u) << log;
+}
+
+TEST(Lifecycle, EphemeralCleansUpOnInterrupt) {
+  Require("ctr");
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 2);
+    ::execl(MCD_DAEMON_BINARY, MCD_DAEMON_BINARY, "--ephemeral", nullptr);
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  // Read stdout until the socket line.
+  std::string seen;
+  char buf[1024];
+  while (seen.find("try:") == std::string::npos) {
+    ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, static_cast<size_t>(n));
+  }
+  ::close(out[0]);
+  auto at = seen.find("socket: ");
+  ASSERT_NE(at, std::string::npos) << seen;
+  std::string socket = seen.substr(at + 8, seen.find('\n', at) - at - 8);
+  std::string dir = socket.substr(0, socket.find('/', std::string("/tmp/").size()));
+  EXPECT_EQ(dir.rfind("/tmp/minicontainerd-", 0), 0u) << dir;
+  process::Options o;
+  o.argv = {"ctr", "-a", socket, "version"};
+  o.timeout = std::chrono::seconds(60);
+  EXPECT_EQ(process::Run(o).exit_code, 0);
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_FALSE(Exists(dir)) << dir << " left behind";
+}
+
+}  // namespace
+}  // namespace mcd::itest

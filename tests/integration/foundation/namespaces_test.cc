@@ -1,0 +1,72 @@
+// ctr namespaces against the daemon: outputs and errors as containerd 1.6.20
+// gives them (compared side by side with the real one).
+#include "tests/integration/foundation/common.h"
+
+namespace mcd::itest {
+namespace {
+
+using NamespacesTest = DaemonTest;
+
+TEST_F(NamespacesTest, CreateListLabelRemove) {
+  auto r = C({"ns", "ls"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Rows(r.out), (std::vector<std::vector<std::string>>{{"NAME", "LABELS"}}));
+
+  ASSERT_EQ(C({"ns", "create", "foo", "a=b", "c=d"}).exit_code, 0);
+  ASSERT_EQ(C({"ns", "create", "bar"}).exit_code, 0);
+  r = C({"ns", "ls"});
+  EXPECT_EQ(Rows(r.out), (std::vector<std::vector<std::string>>{
+                             {"NAME", "LABELS"}, {"bar"}, {"foo", "a=b,c=d"}}))
+      << r.out;
+  r = C({"ns", "ls", "-q"});
+  EXPECT_EQ(r.out, "bar\nfoo\n");
+
+  // Labels: set, change, remove with an empty value.
+  ASSERT_EQ(C({"ns", "label", "foo", "a=x", "e=f"}).exit_code, 0);
+  ASSERT_EQ(C({"ns", "label", "foo", "c="}).exit_code, 0);
+  r = C({"ns", "ls"});
+  EXPECT_EQ(Rows(r.out)[2], (std::vector<std::string>{"foo", "a=x,e=f"})) << r.out;
+
+  r = C({"ns", "rm", "foo", "bar"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "foo\nbar\n");
+  EXPECT_EQ(C({"ns", "ls", "-q"}).out, "");
+}
+
+TEST_F(NamespacesTest, Errors) {
+  ASSERT_EQ(C({"ns", "create", "foo"}).exit_code, 0);
+  auto r = C({"ns", "create", "foo"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "ctr: namespace \"foo\": already exists\n");
+
+  r = C({"ns", "create", "bad/name"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "ctr: identifier \"bad/name\" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: "
+            "invalid argument\n");
+  r = C({"ns", "create", std::string(77, 'a')});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "ctr: identifier \"" + std::string(77, 'a') +
+                       "\" greater than maximum length (76 characters): invalid argument\n");
+  r = C({"ns", "create", "big", "k=" + std::string(5000, 'v')});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "ctr: namespace.Labels: label key and value greater than maximum size (4096 bytes), "
+            "key: k: invalid argument\n");
+
+  // containerd treats a missing namespace as removed: the name is printed.
+  r = C({"ns", "rm", "missing"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "missing\n");
+  r = C({"ns", "rm", "x/y"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "x/y\n");
+
+  // Labelling a missing namespace creates it, as containerd.
+  r = C({"ns", "label", "missing", "a=b"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Rows(C({"ns", "ls"}).out)[2], (std::vector<std::string>{"missing", "a=b"}));
+}
+
+}  // namespace
+}  // namespace mcd::itest
