@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "pkg/fs.h"
 #include "tests/integration/foundation/common.h"
 
 namespace mcd::itest {
@@ -127,6 +128,31 @@ TEST(Config, DefaultIsCompleteAndAcceptedBack) {
   EXPECT_EQ(d.Log().find("unknown config key"), std::string::npos) << d.Log();
   auto r = Ctr(d, {"version"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(Config, ExampleFileIsAccepted) {
+  Require("ctr");
+  std::string example = fs::ReadFile(std::string(MCD_SOURCE_DIR) + "/config.toml.example");
+  TempDir dir;
+  Daemon d(dir.path(), Daemon::Options{.extra_args = {}, .config_toml = example});
+  d.Start();
+  EXPECT_EQ(d.Log().find("unknown config key"), std::string::npos) << d.Log();
+  EXPECT_EQ(Ctr(d, {"version"}).exit_code, 0);
+  // Every section of the defaults is documented in the example.
+  auto def = RunDaemonBinary({"config", "default"});
+  std::istringstream in(def.out);
+  std::string line, section;
+  while (std::getline(in, line)) {
+    if (line.rfind("[", 0) == 0) {
+      section = line;
+      continue;
+    }
+    auto eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    EXPECT_NE(example.find(section), std::string::npos) << section << " not in the example";
+    EXPECT_NE(example.find(line.substr(0, eq) + " = "), std::string::npos)
+        << section << " " << line << " not in the example";
+  }
 }
 
 TEST(Config, DumpShowsMergedValues) {

@@ -1,0 +1,63 @@
+#!/bin/bash
+# The Debian 12 packages minicontainerd needs to build, run and test: one
+# list, used by scripts/run.sh and scripts/test.sh (and so by .ci/run).
+# Append a package on its own line; keep it a plain list.
+#
+# Source this file, then call `mcd_install_deps`: it installs only what is
+# missing, running `apt-get update` once at most.
+
+MCD_PACKAGES=(
+  # build
+  cmake
+  ninja-build
+  g++
+  pkg-config
+  protobuf-compiler
+  protobuf-compiler-grpc
+  libgrpc++-dev
+  libprotobuf-dev
+  librocksdb-dev
+  libboost-dev
+  libboost-system-dev
+  libspdlog-dev
+  libfmt-dev
+  libtomlplusplus-dev
+  libcli11-dev
+  nlohmann-json3-dev
+  libarchive-dev
+  libssl-dev
+  libre2-dev
+  # the .proto files of containerd 1.6.20 and gogo's google/rpc
+  golang-github-containerd-containerd-dev
+  golang-github-gogo-googleapis-dev
+  # tests and benchmarks
+  libgtest-dev
+  libgmock-dev
+  libbenchmark-dev
+  # the reference daemon, ctr, the shim and runc; busybox for test images
+  containerd
+  runc
+  busybox-static
+)
+
+mcd_install_deps() {
+  local missing=()
+  local p
+  for p in "${MCD_PACKAGES[@]}"; do
+    # Installed means status "install ok installed"; anything else is missing.
+    if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]]; then
+      missing+=("$p")
+    fi
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    return 0
+  fi
+  echo "installing: ${missing[*]}" >&2
+  local sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
