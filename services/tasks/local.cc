@@ -315,8 +315,8 @@ void Local::Update(const Context& ctx, const api::UpdateTaskRequest& req) {
 void Local::Metrics(const Context& ctx, const api::MetricsRequest& req,
                     api::MetricsResponse* resp) {
   auto filter = filters::ParseAll({req.filters().begin(), req.filters().end()});
-  // containerd 1.6 collects across every namespace, matching id/namespace.
-  for (const auto& t : tasks_->List("")) {
+  // The caller's namespace, matching id/namespace, as containerd 1.6.
+  for (const auto& t : tasks_->List(ctx.Namespace())) {
     bool match =
         filter.Match([&](const std::vector<std::string>& path) -> std::optional<std::string> {
           if (path.empty()) return std::nullopt;
@@ -341,7 +341,6 @@ void Local::Metrics(const Context& ctx, const api::MetricsRequest& req,
     m->set_id(t->id());
     *m->mutable_data() = r.stats();
   }
-  (void)ctx;
 }
 
 void Local::Wait(const Context& ctx, const api::WaitRequest& req,

@@ -192,6 +192,31 @@ TEST_F(ManagerTest, BadRuntimeAndBadSpecLeaveNothing) {
   EXPECT_FALSE(fs::Exists(cfg_.state + "/default/t3"));
 }
 
+// A shim whose `start` fails: its output is the error, the bundle is gone.
+TEST_F(ManagerTest, FailingShimStartReportsItsOutput) {
+  auto m = NewManager();
+  std::string shim = dir_ + "/failing-shim";
+  fs::WriteFileAtomic(shim,
+                      "#!/bin/sh\necho \"$PWD|$*|$TTRPC_ADDRESS\" > " + dir_ +
+                          "/start-args\necho 'boom: no way' >&2\nexit 3\n",
+                      0755);
+  ::chmod(shim.c_str(), 0755);
+  auto o = Opts({"true"});
+  o.runtime = shim;
+  try {
+    m->Create(MakeContext("default"), "f1", o);
+    FAIL();
+  } catch (const errdefs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("boom: no way"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("exit status 3"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(fs::ReadFile(dir_ + "/start-args"),
+            cfg_.state + "/default/f1|-namespace default -address " + cfg_.grpc_address +
+                " -publish-binary /bin/true -id f1 start|" + cfg_.ttrpc_address + "\n");
+  EXPECT_FALSE(fs::Exists(cfg_.state + "/default/f1"));
+  EXPECT_FALSE(fs::Exists(cfg_.root + "/default/f1"));
+}
+
 // Debian's runc shim (1.6.20) crashes when stdout is a file:// URI and
 // stderr is empty: a real shim dying in the middle of Create. Nothing may be
 // left: no runc container, no bundle, no shim.

@@ -186,6 +186,31 @@ TEST_F(RuntimeTest, ContainerWithLiveTaskCannotBeRemoved) {
   EXPECT_TRUE(Leftovers(d()).empty());
 }
 
+// The containerd Go client (Debian's 1.6.20 sources, built offline): a task
+// with stdout captured, its exit status, and its events.
+TEST_F(RuntimeTest, GoClient) {
+  Require("go");
+  std::string bin = env_->dir() + "/goclient";
+  process::Options o;
+  o.argv = {"go", "build", "-o", bin, "."};
+  o.cwd = MCD_GOCLIENT_DIR;
+  o.extra_env = {"GO111MODULE=off", "GOPATH=/usr/share/gocode", "GOFLAGS=", "CGO_ENABLED=0"};
+  o.timeout = std::chrono::minutes(15);
+  auto r = process::Run(o);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = Sh({bin, d().socket(), kImage, "gotask"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_NE(r.out.find("stdout=\"from-go\\n\"\nexit=3\n"), std::string::npos) << r.out;
+  size_t c = r.out.find("event /tasks/create"), s = r.out.find("event /tasks/start"),
+         e = r.out.find("event /tasks/exit"), de = r.out.find("event /tasks/delete");
+  ASSERT_NE(c, std::string::npos) << r.out;
+  ASSERT_NE(de, std::string::npos) << r.out;
+  EXPECT_LT(c, s);
+  EXPECT_LT(s, e);
+  EXPECT_LT(e, de);
+  EXPECT_TRUE(Leftovers(d()).empty());
+}
+
 // A shim killed while the daemon runs: noticed through the connection, the
 // task shows stopped, the exit event is published, everything is removable.
 TEST_F(RuntimeTest, ShimKilled) {
