@@ -38,6 +38,10 @@ MCD_PACKAGES=(
   containerd
   runc
   busybox-static
+  # the containerd Go client test program (built offline from the sources above)
+  golang-go
+  # script(1): a pty for `ctr run -t` tests
+  bsdutils
 )
 
 mcd_install_deps() {
