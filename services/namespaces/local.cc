@@ -21,7 +21,8 @@ void Local::PublishIn(const Context& ctx, const std::string& topic,
   try {
     events_->Publish(ctx, topic, ev);
   } catch (const errdefs::Error& e) {
-    throw errdefs::Unknown(std::string("failed publishing event: ") + e.what());
+    // The exchange already says "failed publishing event: ..." as containerd's.
+    throw errdefs::Unknown(e.what());
   }
 }
 
