@@ -129,8 +129,10 @@ TEST_F(EventsTest, CtrEventsFiltersSelectOnlyWhatTheyName) {
 TEST_F(EventsTest, BadFilterIsRejectedAsContainerd) {
   auto r = Ctr(daemon_, {"events", "topic=="});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("rpc error: code = Unknown desc = subscription error: failed parsing "
-                       "subscription filters: "),
+  // containerd 1.6.20 says exactly this (its Subscribe returns the error unconverted).
+  EXPECT_NE(r.err.find("ctr: rpc error: code = Unknown desc = subscription error: failed parsing "
+                       "subscription filters: filters: parse error: [topic==]: expected value or "
+                       "quoted: invalid argument"),
             std::string::npos)
       << r.err;
 }
