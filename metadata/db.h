@@ -23,6 +23,7 @@ namespace mcd::metadata {
 namespace gc {
 class Collector;  // metadata/gc.h
 }
+class ContentStore;  // metadata/content.h
 
 inline constexpr int kSchemaVersion = 1;
 inline constexpr const char* kSchemaKey = "schema/version";
@@ -88,6 +89,11 @@ class DB : public plugin::Instance {
   // The garbage collector over this database (metadata/gc.h); stores
   // register their resources on it.
   gc::Collector& collector() { return *collector_; }
+
+  // The namespaced content store over the content plugin, set by the
+  // metadata plugin at init (metadata/content.h), as containerd's
+  // db.ContentStore().
+  std::shared_ptr<ContentStore> content;
 
  private:
   DB();

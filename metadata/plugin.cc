@@ -1,6 +1,8 @@
 // io.containerd.metadata.v1 / rocksdb: opens the metadata database.
-#include "plugins/plugin.h"
+#include "content/local.h"
+#include "metadata/content.h"
 #include "metadata/db.h"
+#include "plugins/plugin.h"
 
 namespace mcd::metadata {
 namespace {
@@ -8,11 +10,17 @@ namespace {
 plugin::Registrar reg{{
     .type = plugin::kMetadata,
     .id = "rocksdb",
-    .requires_ = {plugin::kEvent},  // content and snapshotters join as they land
+    .requires_ = {plugin::kEvent, plugin::kContent},  // snapshotters join as they land
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       ic.exports()["path"] = ic.root;  // introspection, as containerd's bolt path
-      return DB::Open(ic.root);
+      auto db = DB::Open(ic.root);
+      // The namespaced view of the content plugin, as containerd's
+      // db.ContentStore(); services reach it through the metadata plugin.
+      db->content = std::make_shared<ContentStore>(
+          db, ic.GetAs<content::LocalStore>(plugin::kContent, "content"));
+      ic.exports()["policy"] = "shared";
+      return db;
     },
 }};
 
