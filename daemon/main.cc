@@ -52,8 +52,8 @@ mcd::daemon::Config Load(const Flags& f, bool allow_missing_default) {
   if (!mcd::log::ParseLevel(cfg.debug.level, &level)) {
     throw mcd::errdefs::InvalidArgument("unknown log level " + cfg.debug.level);
   }
-  mcd::log::Setup(level, cfg.debug.format == "json" ? mcd::log::Format::kJson
-                                                     : mcd::log::Format::kText);
+  mcd::log::Setup(level,
+                  cfg.debug.format == "json" ? mcd::log::Format::kJson : mcd::log::Format::kText);
   for (const auto& w : warnings) mcd::log::Warn(w);
   return cfg;
 }
@@ -101,14 +101,16 @@ int main(int argc, char** argv) {
   app.add_option("--root", f.root, "containerd root directory");
   app.add_option("--state", f.state, "containerd state directory");
   app.add_option("-a,--address", f.address, "address for containerd's GRPC server");
-  app.add_option("-l,--log-level", f.log_level, "set the logging level [trace, debug, info, warn, error, fatal, panic]");
+  app.add_option("-l,--log-level", f.log_level,
+                 "set the logging level [trace, debug, info, warn, error, fatal, panic]");
   app.add_flag("--ephemeral", f.ephemeral,
                "throwaway root, state and socket under /tmp, removed on exit");
 
   auto* config = app.add_subcommand("config", "information on the containerd config");
   config->require_subcommand(1);
   auto* cdefault = config->add_subcommand("default", "see the output of the default config");
-  auto* cdump = config->add_subcommand("dump", "see the output of the final main config with imported in subconfig files");
+  auto* cdump = config->add_subcommand(
+      "dump", "see the output of the final main config with imported in subconfig files");
 
   mcd::daemon::PublishFlags pf;
   auto* publish = app.add_subcommand("publish", "binary to publish events to containerd");
@@ -139,7 +141,7 @@ int main(int argc, char** argv) {
     }
     return RunDaemon(f, self);
   } catch (const std::exception& e) {
-    mcd::log::Write(mcd::log::Level::kFatal, "containerd: " + std::string(e.what()));
+    // One line, as containerd's "containerd: <error>".
     std::fprintf(stderr, "minicontainerd: %s\n", e.what());
     return 1;
   }

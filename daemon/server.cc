@@ -1,5 +1,6 @@
 #include "daemon/server.h"
 
+#include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,7 +57,19 @@ Server::~Server() {
   Shutdown();
 }
 
+// A unix socket path must fit sockaddr_un (with its NUL); checked before
+// anything is created so a bad address leaves nothing behind.
+static void CheckSocketPath(const std::string& path, const char* what) {
+  if (path.empty()) throw errdefs::InvalidArgument(std::string(what) + " address is empty");
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    throw errdefs::InvalidArgument(fmt::format("{} address {:?}: unix socket path too long (> {})",
+                                               what, path, sizeof(sockaddr_un::sun_path) - 1));
+  }
+}
+
 void Server::LoadPlugins() {
+  CheckSocketPath(cfg_.grpc.address, "grpc");
+  CheckSocketPath(cfg_.TtrpcAddress(), "ttrpc");
   fs::MkdirAll(cfg_.root, 0711);
   fs::MkdirAll(cfg_.state, 0711);
   ::chmod(cfg_.root.c_str(), 0711);

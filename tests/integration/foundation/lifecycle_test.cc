@@ -199,6 +199,59 @@ TEST(Lifecycle, TextLogFormat) {
   EXPECT_EQ(log.rfind("time=\"", 0), 0u) << log;
 }
 
+// The last non-empty line of a failed start-up: the one error line.
+std::string LastLine(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  return t.substr(t.rfind('\n') == std::string::npos ? 0 : t.rfind('\n') + 1);
+}
+
+TEST(BadInput, UnknownFlag) {
+  auto r = RunDaemonBinary({"--bogus"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--bogus"), std::string::npos) << r.err;
+}
+
+TEST(BadInput, ConfigThatDoesNotParse) {
+  TempDir dir;
+  std::string path = dir.path() + "/config.toml";
+  fs::WriteFileAtomic(path, "version = 2\nroot = \n");
+  auto r = RunDaemonBinary({"--config", path, "--root", dir.path() + "/root", "--state",
+                            dir.path() + "/state", "--address", dir.path() + "/c.sock"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(LastLine(r.err).rfind("minicontainerd: invalid config " + path + ":2:", 0), 0u)
+      << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line:\n" << r.err;
+  EXPECT_FALSE(Exists(dir.path() + "/root"));
+}
+
+TEST(BadInput, SocketPathTooLong) {
+  TempDir dir;
+  std::string sock = dir.path() + "/" + std::string(110, 's') + ".sock";
+  auto r = RunDaemonBinary(
+      {"--root", dir.path() + "/root", "--state", dir.path() + "/state", "--address", sock});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(LastLine(r.err).find("unix socket path too long (> 107)"), std::string::npos) << r.err;
+  EXPECT_FALSE(Exists(dir.path() + "/root"));
+  EXPECT_FALSE(Exists(dir.path() + "/state"));
+  // Room for the socket but not for "<socket>.ttrpc" is refused too.
+  std::string edge = dir.path() + "/" + std::string(104 - dir.path().size(), 'e');
+  ASSERT_EQ(edge.size(), 105u);
+  r = RunDaemonBinary(
+      {"--root", dir.path() + "/root", "--state", dir.path() + "/state", "--address", edge});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(LastLine(r.err).find("ttrpc address"), std::string::npos) << r.err;
+}
+
+TEST(BadInput, UnwritableRoot) {
+  TempDir dir;
+  auto r = RunDaemonBinary({"--root", "/proc/mcd-no-such-root", "--state", dir.path() + "/state",
+                            "--address", dir.path() + "/c.sock"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(LastLine(r.err).find("/proc/mcd-no-such-root"), std::string::npos) << r.err;
+  EXPECT_FALSE(Exists(dir.path() + "/c.sock"));
+}
+
 TEST(Lifecycle, EphemeralCleansUpOnInterrupt) {
   Require("ctr");
   int out[2];
