@@ -68,5 +68,26 @@ TEST_F(NamespacesTest, Errors) {
   EXPECT_EQ(Rows(C({"ns", "ls"}).out)[2], (std::vector<std::string>{"missing", "a=b"}));
 }
 
+TEST_F(NamespacesTest, RemoveNonEmptyIsFailedPrecondition) {
+  ASSERT_EQ(C({"ns", "create", "busy"}).exit_code, 0);
+  std::string rootfs = dir_.path() + "/rootfs";
+  ASSERT_EQ(Sh({"mkdir", "-p", rootfs}).exit_code, 0);
+  // A container record is enough to keep a namespace.
+  auto r = Ctr(*d_, {"c", "create", "--rootfs", rootfs, "c1"}, "busy");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = C({"ns", "rm", "busy"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("ctr: unable to delete busy: namespace \"busy\" must be empty, but it "
+                       "still has containers: failed precondition\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(C({"ns", "ls", "-q"}).out, "busy\n");
+  ASSERT_EQ(Ctr(*d_, {"c", "rm", "c1"}, "busy").exit_code, 0);
+  r = C({"ns", "rm", "busy"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "busy\n");
+}
+
 }  // namespace
 }  // namespace mcd::itest

@@ -21,6 +21,17 @@ TEST(Registered, EveryExpectedPlugin) {
            "io.containerd.grpc.v1.namespaces",
            "io.containerd.grpc.v1.version",
            "io.containerd.grpc.v1.healthcheck",
+           "io.containerd.gc.v1.scheduler",
+           "io.containerd.content.v1.content",
+           "io.containerd.service.v1.containers-service",
+           "io.containerd.service.v1.content-service",
+           "io.containerd.service.v1.images-service",
+           "io.containerd.service.v1.leases-service",
+           "io.containerd.grpc.v1.containers",
+           "io.containerd.grpc.v1.content",
+           "io.containerd.grpc.v1.events",
+           "io.containerd.grpc.v1.images",
+           "io.containerd.grpc.v1.leases",
        }) {
     EXPECT_TRUE(have.count(uri)) << uri << " is not registered";
   }
