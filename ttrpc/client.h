@@ -7,19 +7,44 @@
 #include <google/protobuf/message.h>
 
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace mcd::ttrpc {
 
+// Cancels the calls that carry it: they fail at once with Canceled
+// ("context canceled"). ttrpc 1.1 has no cancel message, so the server still
+// runs the call; its late response is dropped.
+class Cancellation {
+ public:
+  void Cancel();
+  bool canceled() const;
+
+  // For the client: `fn` runs once on Cancel() (at once if already
+  // canceled). Returns a key for Remove.
+  uint64_t Add(std::function<void()> fn);
+  void Remove(uint64_t key);
+
+ private:
+  mutable std::mutex mu_;
+  bool canceled_ = false;
+  uint64_t next_ = 0;
+  std::vector<std::pair<uint64_t, std::function<void()>>> fns_;
+};
+
 struct CallOptions {
-  std::string ns;  // sent as containerd-namespace-ttrpc when not empty
-  std::chrono::nanoseconds timeout{0};  // 0: none
-  std::vector<std::pair<std::string, std::string>> metadata;
+  // Every member has a default initialiser, so designated initialisers may
+  // name any subset without -Wmissing-field-initializers.
+  std::string ns{};                     // sent as containerd-namespace-ttrpc when not empty
+  std::chrono::nanoseconds timeout{0};  // 0: none; expiry -> DeadlineExceeded
+  std::vector<std::pair<std::string, std::string>> metadata{};
+  std::shared_ptr<Cancellation> cancel{};  // optional
 };
 
 class Client {
@@ -28,15 +53,15 @@ class Client {
 
   // "unix:///path", "/path" or "@abstract" / "unix://@abstract".
   // Throws Unavailable when nothing listens (fast: refused or missing).
-  static std::shared_ptr<Client> Connect(const std::string& address,
-                                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  static std::shared_ptr<Client> Connect(
+      const std::string& address, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-  // Blocking call with raw payloads.
+  // Blocking call with raw payloads. Never call from an io thread.
   virtual std::string Call(const std::string& service, const std::string& method,
                            const std::string& payload, const CallOptions& opts = {}) = 0;
   // Completion-callback call; done runs on the io threads (must not block).
-  virtual void AsyncCall(const std::string& service, const std::string& method,
-                         std::string payload, const CallOptions& opts,
+  virtual void AsyncCall(const std::string& service, const std::string& method, std::string payload,
+                         const CallOptions& opts,
                          std::function<void(std::exception_ptr, std::string)> done) = 0;
 
   template <class Resp>
