@@ -59,7 +59,7 @@ TEST(DaemonTtrpc, ServesEventsForwardOnGrpcAddressDotTtrpc) {
   ASSERT_EQ(::stat(sock.c_str(), &st), 0) << d.Log();
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0660u);
-  EXPECT_NE(d.Log().find("serving...\" address=" + sock), std::string::npos) << d.Log();
+  EXPECT_NE(d.Log().find("msg=serving... address=" + sock), std::string::npos) << d.Log();
 
   auto c = ttrpc::Client::Connect(sock);
   EXPECT_EQ(Forward(*c, Envelope("default", "/tasks/create")), Code::kOk);
