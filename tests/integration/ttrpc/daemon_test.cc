@@ -79,10 +79,11 @@ TEST(DaemonTtrpc, ServesEventsForwardOnGrpcAddressDotTtrpc) {
     EXPECT_STREQ(e.what(), "service containerd.task.v2.Task");
   }
 
-  std::promise<void> closed;
-  c->OnClose([&] { closed.set_value(); });
+  // Shared: the callback may run after this scope on a failure path.
+  auto closed = std::make_shared<std::promise<void>>();
+  c->OnClose([closed] { closed->set_value(); });
   EXPECT_EQ(d.Stop(), 0);
-  auto cf = closed.get_future();
+  auto cf = closed->get_future();
   EXPECT_EQ(cf.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   EXPECT_FALSE(std::filesystem::exists(sock)) << "ttrpc socket left behind";
 }

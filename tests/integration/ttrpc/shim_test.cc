@@ -120,6 +120,12 @@ class Shim {
  public:
   Shim(const std::string& grpc_address, const std::string& bundle, const std::string& id)
       : id_(id) {
+    // The shim writes its log to the bundle's `log` fifo and exits when it
+    // is missing; the daemon is its reader. Held open read-write here so the
+    // shim's open never waits (a short test logs far less than a pipe holds).
+    const std::string log = bundle + "/log";
+    if (::mkfifo(log.c_str(), 0700) != 0) throw std::runtime_error("mkfifo " + log);
+    log_ = UniqueFd(::open(log.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
     process::Options o;
     o.argv = {"containerd-shim-runc-v2", "-namespace",      kNs,   "-address", grpc_address,
               "-publish-binary",         MCD_DAEMON_BINARY, "-id", id,         "start"};
@@ -141,7 +147,9 @@ class Shim {
       ::kill(pid_, SIGKILL);
       WaitExit();
     }
-    itest::Sh({"runc", "--root", std::string("/run/containerd/runc/") + kNs, "delete", "-f", id_});
+    const std::string runc_root = std::string("/run/containerd/runc/") + kNs;
+    itest::Sh({"runc", "--root", runc_root, "delete", "-f", id_});
+    ::rmdir(runc_root.c_str());  // only if no other test's container is left in it
     ::unlink(socket_file_.c_str());
   }
   const std::string& address() const { return address_; }
@@ -160,7 +168,7 @@ class Shim {
  private:
   std::string id_, address_, socket_file_;
   pid_t pid_ = -1;
-  UniqueFd pidfd_;
+  UniqueFd pidfd_, log_;
 };
 
 std::string UniqueId(const char* what) {
@@ -190,8 +198,9 @@ TEST(ShimInterop, ConnectStateUnknownShutdown) {
   EXPECT_EQ(fs::ReadFile(bundle + "/address"), shim.address());  // the shim records it
 
   auto client = ttrpc::Client::Connect(shim.address());
-  std::promise<void> closed;
-  client->OnClose([&] { closed.set_value(); });
+  // Shared: the callback may run after this scope on a failure path.
+  auto closed = std::make_shared<std::promise<void>>();
+  client->OnClose([closed] { closed->set_value(); });
 
   task::ConnectRequest creq;
   creq.set_id(id);
@@ -218,9 +227,10 @@ TEST(ShimInterop, ConnectStateUnknownShutdown) {
   Code c = CallCode(*client, "Shutdown", down, &empty, &msg);
   // The shim may exit before its answer leaves: both are a clean shutdown.
   EXPECT_TRUE(c == Code::kOk || c == Code::kUnavailable) << msg;
-  auto cf = closed.get_future();
+  auto cf = closed->get_future();
   ASSERT_EQ(cf.wait_for(kBound), std::future_status::ready) << "connection not closed";
   EXPECT_TRUE(shim.WaitExit());
+  EXPECT_FALSE(std::filesystem::exists(shim.socket_file())) << "the shim removes its socket";
   EXPECT_TRUE(client->closed());
   // A call on the dead connection fails at once with Unavailable.
   EXPECT_EQ(CallCode(*client, "State", sreq, &sresp), Code::kUnavailable);

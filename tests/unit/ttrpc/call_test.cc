@@ -197,8 +197,8 @@ TEST_F(CallTest, ShutdownWaitsForRunningHandlersAndAnswersThem) {
 }
 
 TEST_F(CallTest, CloseFailsPendingCallsAndRunsOnClose) {
-  std::promise<void> closed;
-  client_->OnClose([&] { closed.set_value(); });
+  test::Signal closed;
+  client_->OnClose(closed.Notifier());
   std::promise<Code> got;
   auto fut = got.get_future();
   client_->AsyncCall("test.Echo", "Block", "x", {}, [&](std::exception_ptr e, std::string) {
@@ -208,8 +208,7 @@ TEST_F(CallTest, CloseFailsPendingCallsAndRunsOnClose) {
   });
   client_->Close();
   EXPECT_EQ(test::Get(fut), Code::kUnavailable);
-  auto cf = closed.get_future();
-  test::Get(cf);
+  test::Get(closed.future());
   EXPECT_TRUE(client_->closed());
   EXPECT_EQ(CodeOf([&] { client_->Call("test.Echo", "Echo", ""); }), Code::kUnavailable);
   // OnClose after the fact runs at once.

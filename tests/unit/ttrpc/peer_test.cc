@@ -52,8 +52,8 @@ TEST(PeerDeath, KilledServerProcessFailsPendingCallsWithUnavailable) {
   ASSERT_EQ(::pipe(p), 0);
   pid_t pid = SilentServer(dir.Sock(), p[1]);
   auto client = Client::Connect(dir.Sock());
-  std::promise<void> closed;
-  client->OnClose([&] { closed.set_value(); });
+  test::Signal closed;
+  client->OnClose(closed.Notifier());
   char b;
   ASSERT_EQ(::read(p[0], &b, 1), 1);  // accepted
   constexpr int kN = 50;
@@ -73,8 +73,7 @@ TEST(PeerDeath, KilledServerProcessFailsPendingCallsWithUnavailable) {
     auto f = g.get_future();
     EXPECT_EQ(test::Get(f), Code::kUnavailable);
   }
-  auto cf = closed.get_future();
-  test::Get(cf);
+  test::Get(closed.future());
   // New calls fail at once too.
   EXPECT_EQ(CodeOf([&] { client->Call("s", "m", ""); }), Code::kUnavailable);
   ::close(p[0]);

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
+#include <memory>
 #include <string>
 
 #include "pkg/errdefs.h"
@@ -36,6 +38,25 @@ class Latch {
  private:
   std::promise<void> p_;
   std::shared_future<void> f_{p_.get_future().share()};
+};
+
+// A one-shot notification a callback may still fire after the test's scope
+// ended (callbacks run on io threads, possibly late on a failure path).
+class Signal {
+ public:
+  std::function<void()> Notifier() const {
+    return [p = p_] {
+      try {
+        p->set_value();
+      } catch (const std::future_error&) {
+      }
+    };
+  }
+  std::future<void>& future() { return f_; }
+
+ private:
+  std::shared_ptr<std::promise<void>> p_ = std::make_shared<std::promise<void>>();
+  std::future<void> f_ = p_->get_future();
 };
 
 // Bounds how long a test can hang on a broken implementation; not a timing

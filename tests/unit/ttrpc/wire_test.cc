@@ -263,8 +263,8 @@ TEST_F(ClientWire, BadResponsesFailOnlyTheirCall) {
 
 TEST_F(ClientWire, PeerClosingFailsEveryPendingCallWithUnavailable) {
   auto client = Client::Connect(dir_.Sock());
-  std::promise<void> closed;
-  client->OnClose([&] { closed.set_value(); });
+  test::Signal closed;
+  client->OnClose(closed.Notifier());
   std::optional<RawConn> peer(listener_.Accept());
   constexpr int kN = 20;
   std::vector<std::future<Code>> calls;
@@ -275,8 +275,7 @@ TEST_F(ClientWire, PeerClosingFailsEveryPendingCallWithUnavailable) {
   for (int i = 0; i < kN; ++i) ASSERT_TRUE(peer->Read());  // all on the wire
   peer.reset();                                            // the peer goes away
   for (auto& c : calls) EXPECT_EQ(test::Get(c), Code::kUnavailable);
-  auto cf = closed.get_future();
-  test::Get(cf);
+  test::Get(closed.future());
   EXPECT_TRUE(client->closed());
 }
 
