@@ -28,7 +28,8 @@ class Service final : public ttrpc::TtrpcService {
       }
       events::Envelope env;
       auto* in = req.mutable_envelope();
-      *env.mutable_timestamp() = std::move(*in->mutable_timestamp());
+      // Copied only when present: the exchange rejects a missing timestamp.
+      if (in->has_timestamp()) *env.mutable_timestamp() = std::move(*in->mutable_timestamp());
       env.set_namespace_(std::move(*in->mutable_namespace_()));
       env.set_topic(std::move(*in->mutable_topic()));
       if (in->has_event()) *env.mutable_event() = std::move(*in->mutable_event());
