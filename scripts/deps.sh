@@ -42,6 +42,9 @@ MCD_PACKAGES=(
   golang-go
   # script(1): a pty for `ctr run -t` tests
   bsdutils
+  # libFuzzer targets (tests/fuzz/run.sh)
+  clang
+  libclang-rt-14-dev
 )
 
 mcd_install_deps() {

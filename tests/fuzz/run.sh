@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
-dir=${FUZZ_BUILD_DIR:-build-fuzz}
+dir=${FUZZ_BUILD_DIR:-build-fuzz}  # /build*/ is ignored by git
 
 if ! command -v clang++ >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
   apt-get install -y clang libclang-rt-14-dev
