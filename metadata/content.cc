@@ -7,6 +7,7 @@
 #include "content/digest.h"
 #include "content/local.h"
 #include "mcd/content.pb.h"
+#include "metadata/gc.h"
 #include "metadata/leases.h"
 #include "metadata/namespaces.h"
 #include "pkg/errdefs.h"
@@ -227,6 +228,7 @@ void ContentStore::Abort(const Context& ctx, const std::string& ref) {
       throw errdefs::NotFound("reference " + ref);
     }
     t.Delete(IngestKey(ns, ref));
+    t.NoGarbage();
     leases::RemoveResource(t, ns, ctx.lease, leases::kIngests, ref);
     // A shared ingest never had local data.
     if (rec.expected().empty()) local_->Abort(ctx, rec.bref());
@@ -330,6 +332,7 @@ class NamespacedWriter : public content::Writer {
         t.Put(key, Encode(info));
       }
       t.Delete(ContentStore::IngestKey(ns, ref_));
+      t.NoGarbage();
       leases::RemoveResource(t, ns, ctx_.lease, leases::kIngests, ref_);
       leases::AddResource(t, ns, ctx_.lease, leases::kContent, actual);
     });
@@ -476,6 +479,68 @@ size_t ContentStore::SweepUnreferenced() {
     }
   }
   return removed;
+}
+
+void ContentStore::RegisterGC() {
+  gc::Resource r;
+  r.name = "content";
+  r.kinds = {gc::Kind::kContent, gc::Kind::kIngest};
+  r.hold = [this]() -> std::shared_ptr<void> {
+    return std::make_shared<std::unique_lock<std::shared_mutex>>(gc_mu_);
+  };
+  r.roots = [](Txn& t, const std::string& ns, const gc::Emit& emit) {
+    auto now = chr::system_clock::now();
+    std::string bp = BlobPrefix(ns);
+    t.Scan(bp, [&](std::string_view key, std::string_view value) {
+      records::Blob rec;
+      if (rec.ParseFromArray(value.data(), static_cast<int>(value.size())) &&
+          gc::IsRoot(rec.labels())) {
+        emit(gc::Node{gc::Kind::kContent, ns, std::string(key.substr(bp.size()))});
+      }
+      return true;
+    });
+    std::string ip = IngestPrefix(ns);
+    t.Scan(ip, [&](std::string_view key, std::string_view value) {
+      records::Ingest rec;
+      if (rec.ParseFromArray(value.data(), static_cast<int>(value.size())) && rec.has_expire_at() &&
+          FromProto(rec.expire_at()) > now) {
+        emit(gc::Node{gc::Kind::kIngest, ns, std::string(key.substr(ip.size()))});
+      }
+      return true;
+    });
+  };
+  r.all = [](Txn& t, const std::string& ns, const gc::Emit& emit) {
+    std::string bp = BlobPrefix(ns);
+    t.Scan(bp, [&](std::string_view key, std::string_view) {
+      emit(gc::Node{gc::Kind::kContent, ns, std::string(key.substr(bp.size()))});
+      return true;
+    });
+    std::string ip = IngestPrefix(ns);
+    t.Scan(ip, [&](std::string_view key, std::string_view) {
+      emit(gc::Node{gc::Kind::kIngest, ns, std::string(key.substr(ip.size()))});
+      return true;
+    });
+  };
+  r.refs = [](Txn& t, const gc::Node& n, const gc::Emit& emit) {
+    if (n.kind == gc::Kind::kContent) {
+      auto v = t.Get(BlobKey(n.ns, n.key));
+      records::Blob rec;
+      if (v && rec.ParseFromString(*v)) gc::LabelRefsOf(n.ns, rec.labels(), emit);
+    } else if (n.kind == gc::Kind::kIngest) {
+      auto v = t.Get(IngestKey(n.ns, n.key));
+      records::Ingest rec;
+      if (v && rec.ParseFromString(*v) && !rec.expected().empty()) {
+        emit(gc::Node{gc::Kind::kContent, n.ns, rec.expected()});
+      }
+    }
+  };
+  r.remove = [](Txn& t, const gc::Node& n) {
+    t.Delete(n.kind == gc::Kind::kContent ? BlobKey(n.ns, n.key) : IngestKey(n.ns, n.key));
+  };
+  // The records are gone: remove on disk what no namespace still has. The
+  // hold above keeps writers out until this is done.
+  r.cleanup = [this](const std::vector<gc::Node>&) { SweepUnreferenced(); };
+  db_->collector().Register(std::move(r));
 }
 
 }  // namespace mcd::metadata

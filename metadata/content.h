@@ -63,6 +63,12 @@ class ContentStore : public content::Store {
   // blobs went. Call with gc_lock() held exclusively.
   size_t SweepUnreferenced();
 
+  // Plugs blobs and ingests into the database's garbage collector
+  // (metadata/gc.h): gc.root blobs and unexpired ingests are roots, blob
+  // labels and shared ingests reference blobs, unmarked records are removed
+  // and then SweepUnreferenced runs under gc_lock(). Call once.
+  void RegisterGC();
+
   // The local-store ref of a namespace's ingest ("<ns>/1/<ref>").
   static std::string BackendRef(const std::string& ns, const std::string& ref);
 

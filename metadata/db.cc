@@ -125,7 +125,7 @@ void DB::Update(const std::function<void(Txn&)>& fn) {
   Txn t(db_.get());
   fn(t);
   if (t.batch_.GetWriteBatch()->Count() == 0) return;
-  bool deletion = t.batch_.GetWriteBatch()->HasDelete();
+  bool deletion = !t.no_garbage_ && t.batch_.GetWriteBatch()->HasDelete();
   rocksdb::WriteOptions wo;
   wo.sync = true;
   Check(db_->Write(wo, t.batch_.GetWriteBatch()), "commit");

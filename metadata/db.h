@@ -44,9 +44,14 @@ class Txn {
             const std::function<bool(std::string_view key, std::string_view value)>& fn);
   void DeletePrefix(std::string_view prefix);
   bool HasPrefix(std::string_view prefix);
+  // This commit's deletes leave no garbage (an ingest record replaced by its
+  // blob, an aborted ingest): the collector is not triggered, as containerd
+  // marks its database dirty only for real removals.
+  void NoGarbage() { no_garbage_ = true; }
 
  private:
   friend class DB;
+  bool no_garbage_ = false;
   explicit Txn(rocksdb::DB* db) : db_(db), batch_(rocksdb::BytewiseComparator(), 0, true) {}
   rocksdb::DB* db_;
   rocksdb::WriteBatchWithIndex batch_;

@@ -5,6 +5,7 @@
 
 #include "content/digest.h"
 #include "mcd/content.pb.h"
+#include "metadata/gc.h"
 #include "metadata/namespaces.h"
 #include "pkg/errdefs.h"
 #include "pkg/filters.h"
@@ -248,6 +249,61 @@ void Store::ForEach(const std::string& ns,
   for (const auto& [id, entry] : all) {
     if (entry.first) fn(*entry.first, entry.second);
   }
+}
+
+void RegisterGC(DB& db) {
+  gc::Resource r;
+  r.name = "leases";
+  r.kinds = {gc::Kind::kLease};
+  r.roots = [](Txn& t, const std::string& ns, const gc::Emit& emit) {
+    auto now = chr::system_clock::now();
+    std::string prefix = BucketPrefix(ns, "leases");
+    // Records come before their resources, but "a-b" sorts between "a" and
+    // "a/...": remember every live lease by id.
+    std::map<std::string, bool> live;  // id -> flat
+    std::vector<std::pair<std::string, Resource>> resources;
+    t.Scan(prefix, [&](std::string_view key, std::string_view value) {
+      std::string_view rest = key.substr(prefix.size());
+      auto slash = rest.find('/');
+      if (slash == std::string_view::npos) {
+        records::Lease rec;
+        if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
+        if (gc::Expired(rec.labels(), now)) return true;
+        live[std::string(rest)] = rec.labels().count(std::string(gc::kLabelFlat)) > 0;
+      } else if (auto res = ParseResource(rest.substr(slash + 1))) {
+        resources.emplace_back(std::string(rest.substr(0, slash)), *res);
+      }
+      return true;
+    });
+    for (const auto& [id, flat] : live) emit(gc::Node{gc::Kind::kLease, ns, id});
+    for (const auto& [id, res] : resources) {
+      auto it = live.find(id);
+      if (it == live.end()) continue;
+      bool flat = it->second;
+      if (res.type == kContent) {
+        emit(gc::Node{gc::Kind::kContent, ns, res.id, flat});
+      } else if (res.type == kIngests) {
+        emit(gc::Node{gc::Kind::kIngest, ns, res.id, flat});
+      } else if (res.type.rfind("snapshots/", 0) == 0) {
+        emit(gc::Node{gc::Kind::kSnapshot, ns, res.type.substr(10) + "/" + res.id, flat});
+      }
+    }
+  };
+  r.all = [](Txn& t, const std::string& ns, const gc::Emit& emit) {
+    std::string prefix = BucketPrefix(ns, "leases");
+    t.Scan(prefix, [&](std::string_view key, std::string_view) {
+      std::string_view rest = key.substr(prefix.size());
+      if (rest.find('/') == std::string_view::npos) {
+        emit(gc::Node{gc::Kind::kLease, ns, std::string(rest)});
+      }
+      return true;
+    });
+  };
+  r.remove = [](Txn& t, const gc::Node& n) {
+    t.Delete(LeaseKey(n.ns, n.key));
+    t.DeletePrefix(LeaseKey(n.ns, n.key) + "/");
+  };
+  db.collector().Register(std::move(r));
 }
 
 }  // namespace mcd::metadata::leases

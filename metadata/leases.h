@@ -54,6 +54,12 @@ void AddResource(Txn& t, const std::string& ns, const std::string& lease, const 
 void RemoveResource(Txn& t, const std::string& ns, const std::string& lease,
                     const std::string& type, const std::string& id);
 
+// Plugs leases into the database's garbage collector (metadata/gc.h):
+// unexpired leases are roots and hold every resource under them (flat with
+// containerd.io/gc.flat); unmarked (expired) leases are removed with their
+// resource keys. Call once per database.
+void RegisterGC(DB& db);
+
 class Store {
  public:
   explicit Store(std::shared_ptr<DB> db) : db_(std::move(db)) {}

@@ -1,8 +1,9 @@
 // io.containerd.metadata.v1 / rocksdb: opens the metadata database.
+#include "plugins/plugin.h"
 #include "content/local.h"
 #include "metadata/content.h"
 #include "metadata/db.h"
-#include "plugins/plugin.h"
+#include "metadata/leases.h"
 
 namespace mcd::metadata {
 namespace {
@@ -19,6 +20,8 @@ plugin::Registrar reg{{
       // db.ContentStore(); services reach it through the metadata plugin.
       db->content = std::make_shared<ContentStore>(
           db, ic.GetAs<content::LocalStore>(plugin::kContent, "content"));
+      db->content->RegisterGC();
+      leases::RegisterGC(*db);
       ic.exports()["policy"] = "shared";
       return db;
     },
