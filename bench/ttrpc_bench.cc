@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <string>
 
@@ -18,24 +19,29 @@ namespace {
 using mcd::ttrpc::Client;
 using mcd::ttrpc::Server;
 
-const std::string& SocketPath() {
-  static const std::string path = [] {
+const std::string& SocketDir() {
+  static const std::string dir = [] {
     char tmpl[] = "/tmp/mcd-ttrpc-bench-XXXXXX";
     if (!::mkdtemp(tmpl)) std::abort();
-    return std::string(tmpl) + "/echo.sock";
+    return std::string(tmpl);
   }();
-  return path;
+  return dir;
+}
+std::string SocketPath() {
+  return SocketDir() + "/echo.sock";
 }
 
-// Started once, lives for the process.
+std::unique_ptr<Server> g_server;  // shut down and removed in main
+
+// Started once, lives until the benchmarks are done.
 void EnsureServer() {
-  static Server* server = [] {
-    auto s = Server::Create();
-    s->Register("bench.Echo", "Echo", [](const mcd::Context&, const std::string& p) { return p; });
-    s->Listen(SocketPath());
-    return s.release();
-  }();
-  (void)server;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    g_server = Server::Create();
+    g_server->Register("bench.Echo", "Echo",
+                       [](const mcd::Context&, const std::string& p) { return p; });
+    g_server->Listen(SocketPath());
+  });
 }
 
 const std::string kPayload(64, 'x');
@@ -99,4 +105,12 @@ BENCHMARK(BM_Pipelined)->Arg(32)->UseRealTime()->Threads(8);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  if (g_server) g_server->Shutdown();
+  std::filesystem::remove_all(SocketDir());
+  return 0;
+}
