@@ -11,7 +11,7 @@ namespace {
 plugin::Registrar reg{{
     .type = plugin::kMetadata,
     .id = "rocksdb",
-    .requires_ = {plugin::kEvent, plugin::kContent},  // snapshotters join as they land
+    .requires_ = {plugin::kEvent, plugin::kContent, plugin::kSnapshot},
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       ic.exports()["path"] = ic.root;  // introspection, as containerd's bolt path

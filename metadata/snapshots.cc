@@ -1,0 +1,415 @@
+#include "metadata/snapshots.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "metadata/namespaces.h"
+#include "pkg/errdefs.h"
+#include "pkg/log.h"
+
+namespace mcd::metadata {
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+records::Snapshot ParseRecord(std::string_view v) {
+  records::Snapshot r;
+  if (!r.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+    throw errdefs::Internal("corrupt snapshot record");
+  }
+  return r;
+}
+
+std::optional<records::Snapshot> TxnGet(Txn& t, const std::string& k) {
+  auto v = t.Get(k);
+  if (!v) return std::nullopt;
+  return ParseRecord(*v);
+}
+
+// Labels passed down to the backend (containerd's FilterInheritedLabels).
+snapshots::Labels Inherited(const snapshots::Labels& labels) {
+  snapshots::Labels out;
+  for (const auto& [k, v] : labels) {
+    if (k.rfind(snapshots::kInheritedLabelPrefix, 0) == 0) out.emplace(k, v);
+  }
+  return out;
+}
+
+void RemoveChild(records::Snapshot& p, const std::string& child) {
+  auto* c = p.mutable_children();
+  c->erase(std::remove(c->begin(), c->end(), child), c->end());
+}
+
+std::string NotExist(const std::string& key) {
+  return fmt::format("snapshot {} does not exist", key);
+}
+
+}  // namespace
+
+SnapshotStore::SnapshotStore(std::shared_ptr<DB> db,
+                             std::shared_ptr<snapshots::Snapshotter> backend)
+    : db_(std::move(db)), backend_(std::move(backend)) {}
+
+std::string SnapshotStore::Key(const std::string& ns, const std::string& key) const {
+  return ObjectKey(ns, "snapshots", name() + "/" + key);
+}
+
+std::optional<records::Snapshot> SnapshotStore::Get(const std::string& ns,
+                                                    const std::string& key) const {
+  auto v = db_->Get(Key(ns, key));
+  if (!v) return std::nullopt;
+  return ParseRecord(*v);
+}
+
+snapshots::Info SnapshotStore::ToInfo(const std::string& key, const records::Snapshot& r) {
+  snapshots::Info i = backend_->Stat(r.backend_key());
+  i.name = key;
+  i.parent = r.parent();
+  i.labels = snapshots::Labels(r.labels().begin(), r.labels().end());
+  i.created_ns = r.created_ns();
+  i.updated_ns = r.updated_ns();
+  return i;
+}
+
+snapshots::Info SnapshotStore::Stat(const Context& ctx, const std::string& key) {
+  std::shared_lock lk(gc_mu_);
+  auto r = Get(ctx.Namespace(), key);
+  if (!r) throw errdefs::NotFound(NotExist(key));
+  return ToInfo(key, *r);
+}
+
+snapshots::Info SnapshotStore::Update(const Context& ctx, const snapshots::Info& info,
+                                      const std::vector<std::string>& fieldpaths) {
+  std::shared_lock lk(gc_mu_);
+  const std::string& ns = ctx.Namespace();
+  if (info.name.empty()) throw errdefs::InvalidArgument("");
+  ValidateLabels(Labels(info.labels.begin(), info.labels.end()));
+  std::string bkey;
+  snapshots::Labels inherited;
+  db_->Update([&](Txn& t) {
+    auto r = TxnGet(t, Key(ns, info.name));
+    if (!r) throw errdefs::NotFound(NotExist(info.name));
+    auto& labels = *r->mutable_labels();
+    if (fieldpaths.empty()) {
+      labels.clear();
+      for (const auto& [k, v] : info.labels) labels[k] = v;
+    }
+    for (const auto& path : fieldpaths) {
+      if (path == "labels") {
+        labels.clear();
+        for (const auto& [k, v] : info.labels) labels[k] = v;
+      } else if (path.rfind("labels.", 0) == 0) {
+        std::string k = path.substr(7);
+        auto it = info.labels.find(k);
+        if (it == info.labels.end()) {
+          labels.erase(k);
+        } else {
+          labels[k] = it->second;
+        }
+      } else {
+        throw errdefs::InvalidArgument(
+            fmt::format("cannot update {:?} field on snapshot {:?}", path, info.name));
+      }
+    }
+    r->set_updated_ns(NowNs());
+    t.Put(Key(ns, info.name), r->SerializeAsString());
+    bkey = r->backend_key();
+    inherited = Inherited(snapshots::Labels(labels.begin(), labels.end()));
+  });
+  // Backends see only the inherited labels, kept in step.
+  snapshots::Info binfo = backend_->Stat(bkey);
+  if (Inherited(binfo.labels) != inherited) {
+    binfo.labels = inherited;
+    backend_->Update(binfo, {"labels"});
+  }
+  return Stat(ctx, info.name);
+}
+
+snapshots::Usage SnapshotStore::GetUsage(const Context& ctx, const std::string& key) {
+  std::shared_lock lk(gc_mu_);
+  auto r = Get(ctx.Namespace(), key);
+  if (!r) throw errdefs::NotFound(NotExist(key));
+  return backend_->GetUsage(r->backend_key());
+}
+
+std::vector<mount::Mount> SnapshotStore::Mounts(const Context& ctx, const std::string& key) {
+  std::shared_lock lk(gc_mu_);
+  auto r = Get(ctx.Namespace(), key);
+  if (!r) throw errdefs::NotFound(NotExist(key));
+  return backend_->Mounts(r->backend_key());
+}
+
+std::vector<mount::Mount> SnapshotStore::Prepare(const Context& ctx, const std::string& key,
+                                                 const std::string& parent,
+                                                 const snapshots::Labels& labels) {
+  return Create(ctx, false, key, parent, labels);
+}
+
+std::vector<mount::Mount> SnapshotStore::View(const Context& ctx, const std::string& key,
+                                              const std::string& parent,
+                                              const snapshots::Labels& labels) {
+  return Create(ctx, true, key, parent, labels);
+}
+
+std::string SnapshotStore::NextBackendKey(Txn& t, const std::string& ns, const std::string& key) {
+  // One sequence per snapshotter, outside the namespaces (containerd keeps
+  // one per namespace bucket; uniqueness is what matters).
+  std::string seq_key = "seq/snapshots/" + name();
+  uint64_t n = 1;
+  if (auto v = t.Get(seq_key)) n = std::stoull(*v) + 1;
+  t.Put(seq_key, std::to_string(n));
+  return fmt::format("{}/{}/{}", ns, n, key);
+}
+
+void SnapshotStore::AddLease(Txn& t, const Context& ctx, const std::string& key) {
+  if (ctx.lease.empty()) return;
+  const std::string& ns = ctx.Namespace();
+  if (!t.Get(ObjectKey(ns, "leases", ctx.lease))) {
+    throw errdefs::NotFound(fmt::format("lease {:?}", ctx.lease));
+  }
+  t.Put(ObjectKey(ns, "leases", ctx.lease + "/snapshots/" + name() + "/" + key), "");
+}
+
+void SnapshotStore::RemoveLease(Txn& t, const Context& ctx, const std::string& key) {
+  if (ctx.lease.empty()) return;
+  t.Delete(ObjectKey(ctx.Namespace(), "leases", ctx.lease + "/snapshots/" + name() + "/" + key));
+}
+
+std::vector<mount::Mount> SnapshotStore::Create(const Context& ctx, bool view,
+                                                const std::string& key, const std::string& parent,
+                                                const snapshots::Labels& labels) {
+  std::shared_lock lk(gc_mu_);
+  const std::string& ns = ctx.Namespace();
+  if (key.empty()) throw errdefs::InvalidArgument("snapshot key must not be empty");
+  ValidateLabels(Labels(labels.begin(), labels.end()));
+  std::string target;
+  if (auto it = labels.find(kSnapshotRefLabel); it != labels.end()) target = it->second;
+
+  std::string bkey, bparent;
+  bool target_exists = false;
+  db_->Update([&](Txn& t) {
+    if (!target.empty() && t.Get(Key(ns, target))) {
+      // Already unpacked: the client skips this layer. The lease keeps it.
+      AddLease(t, ctx, target);
+      target_exists = true;
+      return;
+    }
+    if (t.Get(Key(ns, key))) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", key));
+    if (!parent.empty()) {
+      auto p = TxnGet(t, Key(ns, parent));
+      if (!p) throw errdefs::NotFound(fmt::format("parent snapshot {} does not exist", parent));
+      bparent = p->backend_key();
+    }
+    bkey = NextBackendKey(t, ns, key);
+  });
+  if (target_exists) {
+    throw errdefs::AlreadyExists(fmt::format("target snapshot {:?}", target));
+  }
+
+  auto inherited = Inherited(labels);
+  std::vector<mount::Mount> mounts =
+      view ? backend_->View(bkey, bparent, inherited) : backend_->Prepare(bkey, bparent, inherited);
+  try {
+    db_->Update([&](Txn& t) {
+      NamespaceStore::EnsureIn(t, ns);
+      if (t.Get(Key(ns, key))) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", key));
+      records::Snapshot r;
+      r.set_backend_key(bkey);
+      r.set_parent(parent);
+      for (const auto& [k, v] : labels) (*r.mutable_labels())[k] = v;
+      int64_t now = NowNs();
+      r.set_created_ns(now);
+      r.set_updated_ns(now);
+      if (!parent.empty()) {
+        auto p = TxnGet(t, Key(ns, parent));
+        if (!p) throw errdefs::NotFound(fmt::format("parent snapshot {} does not exist", parent));
+        if (p->backend_key() != bparent) {
+          throw errdefs::NotFound(fmt::format("parent snapshot {} does not exist", parent));
+        }
+        p->add_children(key);
+        t.Put(Key(ns, parent), p->SerializeAsString());
+      }
+      t.Put(Key(ns, key), r.SerializeAsString());
+      AddLease(t, ctx, key);
+    });
+  } catch (...) {
+    try {
+      backend_->Remove(bkey);
+    } catch (const std::exception& e) {
+      log::Warn("failed to remove backend snapshot", {{"key", bkey}, {"error", e.what()}});
+    }
+    throw;
+  }
+  return mounts;
+}
+
+void SnapshotStore::Commit(const Context& ctx, const std::string& name, const std::string& key,
+                           const snapshots::Labels& labels) {
+  std::shared_lock lk(gc_mu_);
+  const std::string& ns = ctx.Namespace();
+  ValidateLabels(Labels(labels.begin(), labels.end()));
+  records::Snapshot r;
+  std::string nbkey;
+  db_->Update([&](Txn& t) {
+    if (t.Get(Key(ns, name))) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", name));
+    auto a = TxnGet(t, Key(ns, key));
+    if (!a) throw errdefs::NotFound(NotExist(key));
+    r = *a;
+    nbkey = NextBackendKey(t, ns, name);
+  });
+  // The backend commit is durable before the record moves: a crash in
+  // between leaves a backend snapshot no record names, which collection
+  // removes, and the active record, which its lease still holds.
+  backend_->Commit(nbkey, r.backend_key(), Inherited(labels));
+  db_->Update([&](Txn& t) {
+    if (t.Get(Key(ns, name))) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", name));
+    auto a = TxnGet(t, Key(ns, key));
+    if (!a) throw errdefs::NotFound(NotExist(key));
+    records::Snapshot c;
+    c.set_backend_key(nbkey);
+    c.set_parent(a->parent());
+    for (const auto& [k, v] : labels) (*c.mutable_labels())[k] = v;
+    int64_t now = NowNs();
+    c.set_created_ns(now);
+    c.set_updated_ns(now);
+    if (!a->parent().empty()) {
+      auto p = TxnGet(t, Key(ns, a->parent()));
+      if (!p) {
+        throw errdefs::NotFound(fmt::format("parent snapshot {} does not exist", a->parent()));
+      }
+      RemoveChild(*p, key);
+      p->add_children(name);
+      t.Put(Key(ns, a->parent()), p->SerializeAsString());
+    }
+    t.Delete(Key(ns, key));
+    t.Put(Key(ns, name), c.SerializeAsString());
+    RemoveLease(t, ctx, key);
+    AddLease(t, ctx, name);
+  });
+}
+
+void SnapshotStore::Remove(const Context& ctx, const std::string& key) {
+  std::shared_lock lk(gc_mu_);
+  const std::string& ns = ctx.Namespace();
+  std::string bkey;
+  db_->Update([&](Txn& t) {
+    auto r = TxnGet(t, Key(ns, key));
+    if (!r) throw errdefs::NotFound(NotExist(key));
+    if (r->children_size() > 0) {
+      throw errdefs::FailedPrecondition("cannot remove snapshot with child");
+    }
+    if (!r->parent().empty()) {
+      auto p = TxnGet(t, Key(ns, r->parent()));
+      if (!p) {
+        throw errdefs::NotFound(fmt::format("parent snapshot {} does not exist", r->parent()));
+      }
+      RemoveChild(*p, key);
+      t.Put(Key(ns, r->parent()), p->SerializeAsString());
+    }
+    t.Delete(Key(ns, key));
+    RemoveLease(t, ctx, key);
+    bkey = r->backend_key();
+  });
+  // No record names it any more: nothing can reach it, free it now (a
+  // failure is left to the next collection).
+  try {
+    backend_->Remove(bkey);
+  } catch (const std::exception& e) {
+    log::Warn("failed to remove backend snapshot", {{"key", bkey}, {"error", e.what()}});
+  }
+}
+
+void SnapshotStore::Walk(const Context& ctx, const std::function<bool(const snapshots::Info&)>& fn,
+                         const filters::Filter& filter) {
+  std::shared_lock lk(gc_mu_);
+  const std::string& ns = ctx.Namespace();
+  std::vector<std::pair<std::string, records::Snapshot>> all;
+  std::string prefix = Key(ns, "");
+  db_->Scan(prefix, [&](std::string_view k, std::string_view v) {
+    all.emplace_back(std::string(k.substr(prefix.size())), ParseRecord(v));
+    return true;
+  });
+  for (const auto& [key, r] : all) {
+    snapshots::Info info;
+    try {
+      info = ToInfo(key, r);
+    } catch (const errdefs::Error& e) {
+      if (e.code() == errdefs::Code::kNotFound) continue;  // raced with a removal
+      throw;
+    }
+    if (!filter.Match(snapshots::Adapt(info))) continue;
+    if (!fn(info)) return;
+  }
+}
+
+void SnapshotStore::ForEach(
+    const std::string& ns,
+    const std::function<void(const std::string& key, const records::Snapshot&)>& fn) {
+  std::string prefix = Key(ns, "");
+  db_->Scan(prefix, [&](std::string_view k, std::string_view v) {
+    fn(std::string(k.substr(prefix.size())), ParseRecord(v));
+    return true;
+  });
+}
+
+void SnapshotStore::Collect(const std::string& ns, const std::vector<std::string>& keys) {
+  {
+    std::unique_lock lk(gc_mu_);
+    std::set<std::string> gone(keys.begin(), keys.end());
+    db_->Update([&](Txn& t) {
+      for (const auto& key : keys) {
+        auto r = TxnGet(t, Key(ns, key));
+        if (!r) continue;
+        if (!r->parent().empty() && !gone.count(r->parent())) {
+          if (auto p = TxnGet(t, Key(ns, r->parent()))) {
+            RemoveChild(*p, key);
+            t.Put(Key(ns, r->parent()), p->SerializeAsString());
+          }
+        }
+        t.Delete(Key(ns, key));
+      }
+    });
+  }
+  CollectBackend();
+}
+
+void SnapshotStore::CollectBackend() {
+  std::unique_lock lk(gc_mu_);
+  std::set<std::string> named;
+  for (const auto& ns : db_->Namespaces()) {
+    ForEach(ns,
+            [&](const std::string&, const records::Snapshot& r) { named.insert(r.backend_key()); });
+  }
+  // Repeat so a parent goes once its children are gone.
+  for (bool progress = true; progress;) {
+    progress = false;
+    std::vector<std::string> orphans;
+    std::set<std::string> parents;
+    backend_->Walk(
+        [&](const snapshots::Info& i) {
+          if (!named.count(i.name)) orphans.push_back(i.name);
+          if (!i.parent.empty()) parents.insert(i.parent);
+          return true;
+        },
+        filters::Filter());
+    for (const auto& k : orphans) {
+      if (parents.count(k)) continue;
+      try {
+        backend_->Remove(k);
+        progress = true;
+      } catch (const std::exception& e) {
+        log::Warn("failed to remove backend snapshot", {{"key", k}, {"error", e.what()}});
+      }
+    }
+  }
+  backend_->Cleanup();
+}
+
+}  // namespace mcd::metadata

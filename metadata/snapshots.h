@@ -1,0 +1,74 @@
+#pragma once
+// Namespaced snapshots over a snapshotter backend (containerd's
+// metadata/snapshot.go): records at v1/<ns>/snapshots/<snapshotter>/<key>
+// name the backend snapshot "<ns>/<n>/<key>", so two namespaces can use the
+// same key. Leases of the request hold what it creates; garbage collection
+// removes what nothing references, children first.
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "mcd/snapshots.pb.h"
+#include "metadata/db.h"
+#include "pkg/context.h"
+#include "snapshots/snapshotter.h"
+
+namespace mcd::metadata {
+
+// containerd's label naming the committed snapshot an unpack targets.
+inline constexpr const char* kSnapshotRefLabel = "containerd.io/snapshot.ref";
+
+class SnapshotStore {
+ public:
+  SnapshotStore(std::shared_ptr<DB> db, std::shared_ptr<snapshots::Snapshotter> backend);
+
+  const std::string& name() const { return backend_->name(); }
+  snapshots::Snapshotter& backend() { return *backend_; }
+
+  snapshots::Info Stat(const Context& ctx, const std::string& key);
+  snapshots::Info Update(const Context& ctx, const snapshots::Info& info,
+                         const std::vector<std::string>& fieldpaths);
+  snapshots::Usage GetUsage(const Context& ctx, const std::string& key);
+  std::vector<mount::Mount> Mounts(const Context& ctx, const std::string& key);
+  std::vector<mount::Mount> Prepare(const Context& ctx, const std::string& key,
+                                    const std::string& parent, const snapshots::Labels& labels);
+  std::vector<mount::Mount> View(const Context& ctx, const std::string& key,
+                                 const std::string& parent, const snapshots::Labels& labels);
+  void Commit(const Context& ctx, const std::string& name, const std::string& key,
+              const snapshots::Labels& labels);
+  void Remove(const Context& ctx, const std::string& key);
+  // Infos in key order; fn returns false to stop.
+  void Walk(const Context& ctx, const std::function<bool(const snapshots::Info&)>& fn,
+            const filters::Filter& filter);
+
+  // --- garbage collection ---
+  // Every snapshot of a namespace with its parent and labels (for marking).
+  void ForEach(const std::string& ns,
+               const std::function<void(const std::string& key, const records::Snapshot&)>& fn);
+  // Removes the records of these keys (unreferenced ones) in one transaction
+  // children first, then every backend snapshot no record names.
+  void Collect(const std::string& ns, const std::vector<std::string>& keys);
+  // Removes backend snapshots no record names (left by a crash or a Remove
+  // whose backend step failed), children before parents, then Cleanup.
+  void CollectBackend();
+
+ private:
+  std::vector<mount::Mount> Create(const Context& ctx, bool view, const std::string& key,
+                                   const std::string& parent, const snapshots::Labels& labels);
+  std::string Key(const std::string& ns, const std::string& key) const;
+  std::optional<records::Snapshot> Get(const std::string& ns, const std::string& key) const;
+  snapshots::Info ToInfo(const std::string& key, const records::Snapshot& r);
+  void AddLease(Txn& t, const Context& ctx, const std::string& key);
+  void RemoveLease(Txn& t, const Context& ctx, const std::string& key);
+  std::string NextBackendKey(Txn& t, const std::string& ns, const std::string& key);
+
+  std::shared_ptr<DB> db_;
+  std::shared_ptr<snapshots::Snapshotter> backend_;
+  // Calls share it; backend collection takes it alone so it never sees a
+  // backend snapshot whose record is not written yet.
+  std::shared_mutex gc_mu_;
+};
+
+}  // namespace mcd::metadata

@@ -1,0 +1,335 @@
+#include "snapshots/local.h"
+
+#include <dirent.h>
+#include <fmt/format.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "pkg/errdefs.h"
+#include "pkg/fs.h"
+#include "pkg/log.h"
+
+namespace mcd::snapshots {
+namespace {
+
+constexpr std::string_view kRecordPrefix = "s/";
+constexpr const char* kSeqKey = "seq";
+
+std::string RecordKey(std::string_view key) {
+  return std::string(kRecordPrefix) + std::string(key);
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+records::BackendSnapshot Parse(std::string_view bytes) {
+  records::BackendSnapshot r;
+  if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    throw errdefs::Internal("corrupt snapshot record");
+  }
+  return r;
+}
+
+std::optional<records::BackendSnapshot> TxnGet(metadata::Txn& t, const std::string& key) {
+  auto v = t.Get(RecordKey(key));
+  if (!v) return std::nullopt;
+  return Parse(*v);
+}
+
+void TxnPut(metadata::Txn& t, const std::string& key, const records::BackendSnapshot& r) {
+  t.Put(RecordKey(key), r.SerializeAsString());
+}
+
+void RemoveChild(records::BackendSnapshot& parent, const std::string& child) {
+  auto* c = parent.mutable_children();
+  c->erase(std::remove(c->begin(), c->end(), child), c->end());
+}
+
+}  // namespace
+
+LocalSnapshotter::LocalSnapshotter(std::string name, std::string root)
+    : name_(std::move(name)), root_(std::move(root)) {
+  fs::MkdirAll(root_, 0700);
+  fs::MkdirAll(root_ + "/snapshots", 0700);
+  db_ = metadata::DB::Open(root_ + "/metadata.db");
+  // Directories left by a crash between creating and recording a snapshot.
+  Cleanup();
+}
+
+LocalSnapshotter::~LocalSnapshotter() = default;
+
+void LocalSnapshotter::Close() {
+  if (db_) db_->Close();
+}
+
+std::optional<records::BackendSnapshot> LocalSnapshotter::Get(const std::string& key) const {
+  auto v = db_->Get(RecordKey(key));
+  if (!v) return std::nullopt;
+  return Parse(*v);
+}
+
+Resolved LocalSnapshotter::Resolve(const std::string& key,
+                                   const records::BackendSnapshot& r) const {
+  Resolved s;
+  s.id = std::to_string(r.id());
+  s.kind = static_cast<Kind>(r.kind());
+  std::string p = r.parent();
+  while (!p.empty()) {
+    auto pr = Get(p);
+    if (!pr) throw errdefs::NotFound("missing parent");
+    s.parent_ids.push_back(std::to_string(pr->id()));
+    p = pr->parent();
+  }
+  return s;
+}
+
+Info LocalSnapshotter::ToInfo(const std::string& key, const records::BackendSnapshot& r) const {
+  Info i;
+  i.kind = static_cast<Kind>(r.kind());
+  i.name = key;
+  i.parent = r.parent();
+  i.labels = Labels(r.labels().begin(), r.labels().end());
+  i.created_ns = r.created_ns();
+  i.updated_ns = r.updated_ns();
+  return i;
+}
+
+Info LocalSnapshotter::Stat(const std::string& key) {
+  auto r = Get(key);
+  if (!r) throw errdefs::NotFound(fmt::format("snapshot {}", key));
+  return ToInfo(key, *r);
+}
+
+Info LocalSnapshotter::Update(const Info& info, const std::vector<std::string>& fieldpaths) {
+  std::lock_guard lk(mu_);
+  return db_->UpdateR<Info>([&](metadata::Txn& t) {
+    auto r = TxnGet(t, info.name);
+    if (!r) throw errdefs::NotFound(fmt::format("snapshot {}", info.name));
+    if (fieldpaths.empty()) {
+      r->mutable_labels()->clear();
+      for (const auto& [k, v] : info.labels) (*r->mutable_labels())[k] = v;
+    }
+    for (const auto& path : fieldpaths) {
+      if (path == "labels") {
+        r->mutable_labels()->clear();
+        for (const auto& [k, v] : info.labels) (*r->mutable_labels())[k] = v;
+      } else if (path.rfind("labels.", 0) == 0) {
+        std::string k = path.substr(7);
+        auto it = info.labels.find(k);
+        if (it == info.labels.end()) {
+          r->mutable_labels()->erase(k);
+        } else {
+          (*r->mutable_labels())[k] = it->second;
+        }
+      } else {
+        throw errdefs::InvalidArgument(
+            fmt::format("cannot update {:?} field on snapshot {:?}", path, info.name));
+      }
+    }
+    r->set_updated_ns(NowNs());
+    TxnPut(t, info.name, *r);
+    return ToInfo(info.name, *r);
+  });
+}
+
+Usage LocalSnapshotter::GetUsage(const std::string& key) {
+  auto r = Get(key);
+  if (!r) throw errdefs::NotFound(fmt::format("snapshot {}", key));
+  if (static_cast<Kind>(r->kind()) == Kind::kActive) {
+    return DiskUsage(UsageDir(std::to_string(r->id())));
+  }
+  return Usage{r->size(), r->inodes()};
+}
+
+std::vector<mount::Mount> LocalSnapshotter::Mounts(const std::string& key) {
+  auto r = Get(key);
+  if (!r) {
+    throw errdefs::NotFound(fmt::format("failed to get active mount: snapshot {}", key));
+  }
+  return MountsOf(Resolve(key, *r));
+}
+
+std::vector<mount::Mount> LocalSnapshotter::Prepare(const std::string& key,
+                                                    const std::string& parent,
+                                                    const Labels& labels) {
+  return Create(Kind::kActive, key, parent, labels);
+}
+
+std::vector<mount::Mount> LocalSnapshotter::View(const std::string& key, const std::string& parent,
+                                                 const Labels& labels) {
+  return Create(Kind::kView, key, parent, labels);
+}
+
+std::vector<mount::Mount> LocalSnapshotter::Create(Kind kind, const std::string& key,
+                                                   const std::string& parent,
+                                                   const Labels& labels) {
+  std::lock_guard lk(mu_);
+  if (key.empty()) throw errdefs::InvalidArgument("snapshot key must not be empty");
+  if (Get(key)) throw errdefs::AlreadyExists(fmt::format("snapshot {}", key));
+  records::BackendSnapshot r;
+  if (!parent.empty()) {
+    auto p = Get(parent);
+    if (!p) throw errdefs::NotFound(fmt::format("missing parent {:?} bucket", parent));
+    if (static_cast<Kind>(p->kind()) != Kind::kCommitted) {
+      throw errdefs::InvalidArgument(fmt::format("parent {:?} is not committed snapshot", parent));
+    }
+  }
+  uint64_t id = 1;
+  if (auto v = db_->Get(kSeqKey)) id = std::stoull(*v) + 1;
+  r.set_id(id);
+  r.set_kind(static_cast<int>(kind));
+  r.set_parent(parent);
+  for (const auto& [k, v] : labels) (*r.mutable_labels())[k] = v;
+  int64_t now = NowNs();
+  r.set_created_ns(now);
+  r.set_updated_ns(now);
+  Resolved s = Resolve(key, r);
+
+  std::string tmpl = root_ + "/snapshots/new-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    throw errdefs::FromErrno(errno, "failed to create prepare snapshot dir");
+  }
+  std::string final_dir = SnapshotDir(s.id);
+  try {
+    PrepareDir(tmpl, s);
+    // An orphan left by a crash after rename but before the record: no
+    // record owns this id since the sequence was never bumped.
+    fs::RemoveAll(final_dir);
+    if (::rename(tmpl.c_str(), final_dir.c_str()) != 0) {
+      throw errdefs::FromErrno(errno, "failed to rename");
+    }
+  } catch (...) {
+    fs::RemoveAll(tmpl);
+    throw;
+  }
+  try {
+    db_->Update([&](metadata::Txn& t) {
+      t.Put(kSeqKey, std::to_string(id));
+      TxnPut(t, key, r);
+      if (!parent.empty()) {
+        auto p = TxnGet(t, parent);
+        if (!p) throw errdefs::NotFound(fmt::format("missing parent {:?} bucket", parent));
+        p->add_children(key);
+        TxnPut(t, parent, *p);
+      }
+    });
+  } catch (...) {
+    fs::RemoveAll(final_dir);
+    throw;
+  }
+  return MountsOf(s);
+}
+
+void LocalSnapshotter::Commit(const std::string& name, const std::string& key,
+                              const Labels& labels) {
+  std::lock_guard lk(mu_);
+  auto r = Get(key);
+  if (!r) throw errdefs::NotFound(fmt::format("snapshot {}", key));
+  if (Get(name)) {
+    throw errdefs::AlreadyExists(
+        fmt::format("failed to commit snapshot: committed snapshot {}", name));
+  }
+  if (static_cast<Kind>(r->kind()) != Kind::kActive) {
+    throw errdefs::FailedPrecondition(
+        fmt::format("failed to commit snapshot: snapshot {:?} is not active", key));
+  }
+  Usage u = DiskUsage(UsageDir(std::to_string(r->id())));
+  db_->Update([&](metadata::Txn& t) {
+    records::BackendSnapshot c = *r;
+    c.set_kind(static_cast<int>(Kind::kCommitted));
+    c.mutable_labels()->clear();
+    for (const auto& [k, v] : labels) (*c.mutable_labels())[k] = v;
+    int64_t now = NowNs();
+    c.set_created_ns(now);
+    c.set_updated_ns(now);
+    c.set_size(u.size);
+    c.set_inodes(u.inodes);
+    c.clear_children();
+    t.Delete(RecordKey(key));
+    TxnPut(t, name, c);
+    if (!c.parent().empty()) {
+      auto p = TxnGet(t, c.parent());
+      if (!p) {
+        throw errdefs::NotFound(
+            fmt::format("missing parent {:?} of snapshot {:?}", c.parent(), key));
+      }
+      RemoveChild(*p, key);
+      p->add_children(name);
+      TxnPut(t, c.parent(), *p);
+    }
+  });
+}
+
+void LocalSnapshotter::Remove(const std::string& key) {
+  std::lock_guard lk(mu_);
+  std::string id;
+  db_->Update([&](metadata::Txn& t) {
+    auto r = TxnGet(t, key);
+    if (!r) throw errdefs::NotFound(fmt::format("failed to remove: snapshot {}", key));
+    if (r->children_size() > 0) {
+      throw errdefs::FailedPrecondition("failed to remove: cannot remove snapshot with child");
+    }
+    if (!r->parent().empty()) {
+      if (auto p = TxnGet(t, r->parent())) {
+        RemoveChild(*p, key);
+        TxnPut(t, r->parent(), *p);
+      }
+    }
+    t.Delete(RecordKey(key));
+    id = std::to_string(r->id());
+  });
+  // The record is gone: a failure here leaves a directory Cleanup removes.
+  try {
+    fs::RemoveAll(SnapshotDir(id));
+  } catch (const std::exception& e) {
+    log::Warn("failed to remove directory", {{"path", SnapshotDir(id)}, {"error", e.what()}});
+  }
+}
+
+void LocalSnapshotter::Walk(const std::function<bool(const Info&)>& fn,
+                            const filters::Filter& filter) {
+  std::vector<Info> infos;
+  db_->Scan(kRecordPrefix, [&](std::string_view k, std::string_view v) {
+    infos.push_back(ToInfo(std::string(k.substr(kRecordPrefix.size())), Parse(v)));
+    return true;
+  });
+  for (const auto& i : infos) {
+    if (!filter.Match(Adapt(i))) continue;
+    if (!fn(i)) return;
+  }
+}
+
+void LocalSnapshotter::Cleanup() {
+  std::lock_guard lk(mu_);
+  std::set<std::string> ids;
+  db_->Scan(kRecordPrefix, [&](std::string_view, std::string_view v) {
+    ids.insert(std::to_string(Parse(v).id()));
+    return true;
+  });
+  std::string dir = root_ + "/snapshots";
+  std::vector<std::string> remove;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (auto* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      if (!ids.count(n)) remove.push_back(dir + "/" + n);
+    }
+    ::closedir(d);
+  }
+  for (const auto& p : remove) {
+    try {
+      fs::RemoveAll(p);
+    } catch (const std::exception& e) {
+      log::Warn("failed to remove directory", {{"path", p}, {"error", e.what()}});
+    }
+  }
+}
+
+}  // namespace mcd::snapshots

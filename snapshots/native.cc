@@ -1,0 +1,49 @@
+// io.containerd.snapshotter.v1 / native: each snapshot is a full copy of its
+// parent at <root>/snapshots/<id>, bind mounted.
+#include <sys/stat.h>
+
+#include "pkg/errdefs.h"
+#include "pkg/process.h"
+#include "snapshots/copy.h"
+#include "snapshots/local.h"
+
+namespace mcd::snapshots {
+namespace {
+
+class Native final : public LocalSnapshotter {
+ public:
+  explicit Native(std::string root) : LocalSnapshotter("native", std::move(root)) {}
+
+ protected:
+  void PrepareDir(const std::string& dir, const Resolved& s) override {
+    if (::chmod(dir.c_str(), 0755) != 0) throw errdefs::FromErrno(errno, "chmod " + dir);
+    if (s.kind == Kind::kActive && !s.parent_ids.empty()) {
+      CopyDir(SnapshotDir(s.parent_ids[0]), dir);
+    }
+  }
+  std::string UsageDir(const std::string& id) const override { return SnapshotDir(id); }
+
+  std::vector<mount::Mount> MountsOf(const Resolved& s) const override {
+    // A view of a committed parent reads the parent's directory itself.
+    std::string source = (s.parent_ids.empty() || s.kind == Kind::kActive)
+                             ? SnapshotDir(s.id)
+                             : SnapshotDir(s.parent_ids[0]);
+    return {mount::Mount("bind", source, {s.kind == Kind::kView ? "ro" : "rw", "rbind"})};
+  }
+};
+
+plugin::Registrar reg{{
+    .type = plugin::kSnapshot,
+    .id = "native",
+    .requires_ = {},
+    .config = toml::table{{"root_path", ""}},
+    .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
+      ic.platforms().push_back("linux/amd64");
+      std::string root = ic.root;
+      if (auto rp = ic.config["root_path"].value<std::string>(); rp && !rp->empty()) root = *rp;
+      return std::make_shared<Native>(root);
+    },
+}};
+
+}  // namespace
+}  // namespace mcd::snapshots
