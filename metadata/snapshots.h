@@ -5,6 +5,7 @@
 // same key. Leases of the request hold what it creates; garbage collection
 // removes what nothing references, children first.
 #include <functional>
+#include <map>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -70,5 +71,11 @@ class SnapshotStore {
   // backend snapshot whose record is not written yet.
   std::shared_mutex gc_mu_;
 };
+
+// Plugs every snapshotter's records into the database's garbage collector
+// (metadata/gc.h): gc.root snapshots are roots, a snapshot references its
+// parent and gc.ref labels, removed records' backend snapshots go after the
+// sweep, children first.
+void RegisterSnapshotsGC(DB& db, std::map<std::string, std::shared_ptr<SnapshotStore>> stores);
 
 }  // namespace mcd::metadata

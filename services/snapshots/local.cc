@@ -139,6 +139,7 @@ plugin::Registrar reg{{
         store->CollectBackend();
         stores.emplace(l->reg->id, std::move(store));
       }
+      metadata::RegisterSnapshotsGC(*db, stores);
       return std::make_shared<Local>(std::move(stores), ic.events);
     },
 }};
