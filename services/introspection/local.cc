@@ -34,7 +34,8 @@ void FillPlugin(const plugin::Loaded& l, api::Plugin* p) {
     size_t a = plat.find('/');
     size_t b = plat.find('/', a == std::string::npos ? a : a + 1);
     pp->set_os(plat.substr(0, a));
-    if (a != std::string::npos) pp->set_architecture(plat.substr(a + 1, b == std::string::npos ? b : b - a - 1));
+    if (a != std::string::npos)
+      pp->set_architecture(plat.substr(a + 1, b == std::string::npos ? b : b - a - 1));
     if (b != std::string::npos) pp->set_variant(plat.substr(b + 1));
   }
   for (const auto& [k, v] : l.exports) (*p->mutable_exports())[k] = v;
@@ -52,20 +53,20 @@ void FillPlugin(const plugin::Loaded& l, api::Plugin* p) {
 
 void Local::Plugins(const Context&, const api::PluginsRequest& req, api::PluginsResponse* resp) {
   std::vector<std::string> fs(req.filters().begin(), req.filters().end());
-  auto filter = filters::ParseAll(fs);
+  filters::Filter filter;
+  try {
+    filter = filters::ParseAll(fs);
+  } catch (const errdefs::Error& e) {
+    // containerd wraps ParseAll's error in InvalidArgument once more.
+    throw errdefs::InvalidArgument(e.what());
+  }
   for (const auto& l : set_.All()) {
+    // As containerd: only type and id can be filtered on (platforms and
+    // capabilities never match).
     auto adaptor = [&](const std::vector<std::string>& path) -> std::optional<std::string> {
       if (path.empty()) return std::nullopt;
-      if (path[0] == "type") return l->reg->type;
-      if (path[0] == "id") return l->reg->id;
-      if (path[0] == "capabilities" || path[0] == "capability") {
-        if (path.size() > 1) {
-          for (const auto& c : l->capabilities) {
-            if (c == path[1]) return c;
-          }
-          return std::nullopt;
-        }
-      }
+      if (path[0] == "type" && !l->reg->type.empty()) return l->reg->type;
+      if (path[0] == "id" && !l->reg->id.empty()) return l->reg->id;
       return std::nullopt;
     };
     if (filter.Match(adaptor)) FillPlugin(*l, resp->add_plugins());
