@@ -1,5 +1,6 @@
 #include "runtime/v2/bundle.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "pkg/errdefs.h"
+#include "pkg/fd.h"
 #include "pkg/fs.h"
 #include "pkg/identifiers.h"
 
@@ -40,6 +42,18 @@ void AtomicDelete(const std::string& path) {
 }
 
 }  // namespace
+
+void WriteFile(const std::string& path, std::string_view data, int mode) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) throw errdefs::FromErrno(errno, "open " + path);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw errdefs::FromErrno(errno, "write " + path);
+    off += static_cast<size_t>(n);
+  }
+}
 
 unsigned RemappedRootGid(const std::string& spec) {
   auto j = nlohmann::json::parse(spec, nullptr, false);
@@ -97,7 +111,7 @@ Bundle Bundle::Create(const std::string& root, const std::string& state, const s
     created.push_back(work);
     if (::symlink(work.c_str(), b.File("work").c_str()) != 0)
       throw errdefs::FromErrno(errno, "symlink work");
-    fs::WriteFileAtomic(b.File("config.json"), spec, 0666);
+    WriteFile(b.File("config.json"), spec, 0666);
   } catch (...) {
     for (const auto& p : created) fs::RemoveAll(p);
     throw;

@@ -7,6 +7,7 @@
 //     log                         fifo the daemon copies into its log
 // The shim adds address, init.pid, log.json, options.json, runtime.
 #include <string>
+#include <string_view>
 
 namespace mcd::runtime {
 
@@ -36,6 +37,10 @@ class Bundle {
 // The gid that container root maps to (0 without user namespaces). Throws
 // InvalidArgument when the spec is not JSON.
 unsigned RemappedRootGid(const std::string& spec);
+
+// A plain write, no fsync: bundles live in the state dir, which does not
+// survive a reboot, and a shim start must not wait on the disk.
+void WriteFile(const std::string& path, std::string_view data, int mode);
 
 // Unmounts everything stacked on `target` (lazy), as mount.UnmountAll does.
 void UnmountAll(const std::string& target);

@@ -138,7 +138,7 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
       throw errdefs::Unknown(std::string("failed to start shim: ") + e.what());
     }
     // Kept for reconnecting and deleting after a restart.
-    fs::WriteFileAtomic(bundle.File("shim-binary-path"), binary, 0600);
+    WriteFile(bundle.File("shim-binary-path"), binary, 0600);
     std::shared_ptr<ttrpc::Client> client;
     try {
       client = ttrpc::Client::Connect(address, 10s);
