@@ -45,6 +45,7 @@ struct Subscription::State {
 
   mutable std::mutex mu;
   std::condition_variable cv;  // Next() waiters; Close() waiting for notify calls
+  int waiters = 0;             // threads blocked on cv: only then is it signalled
   std::deque<Item> queue;
   size_t bytes = 0;
   bool armed = true;   // the consumer saw an empty queue: wake it on the next push
@@ -70,7 +71,7 @@ struct Subscription::State {
       bytes += size;
     }
     *gone = ended;
-    cv.notify_all();
+    if (waiters) cv.notify_all();
     return std::exchange(armed, false);
   }
 
@@ -101,7 +102,7 @@ struct Subscription::State {
     tls_notifying = prev;
     std::lock_guard lk(mu);
     --notifying;
-    cv.notify_all();
+    if (waiters) cv.notify_all();
   }
 
   EnvelopePtr PopLocked() {
@@ -302,11 +303,13 @@ EnvelopePtr Subscription::TryNext() {
 EnvelopePtr Subscription::Next(std::optional<std::chrono::steady_clock::time_point> deadline) {
   std::unique_lock lk(state_->mu);
   auto ready = [&] { return !state_->queue.empty() || state_->ended; };
+  ++state_->waiters;
   if (deadline) {
     state_->cv.wait_until(lk, *deadline, ready);
   } else {
     state_->cv.wait(lk, ready);
   }
+  --state_->waiters;
   return state_->PopLocked();
 }
 
@@ -344,7 +347,9 @@ void Subscription::Close() {
   // A notify call in flight may still use the hook's captures: wait for it,
   // except for the call this very thread is inside.
   const int self = tls_notifying == state_.get() ? 1 : 0;
+  ++state_->waiters;
   state_->cv.wait(lk, [&] { return state_->notifying <= self; });
+  --state_->waiters;
 }
 
 size_t Subscription::Queued() const {

@@ -53,8 +53,11 @@ void ValidateTopic(const std::string& topic);
 void ValidateEnvelope(const Envelope& env);
 
 struct SubscribeOptions {
-  size_t max_events = 4096;        // queued events before the cut-off
-  size_t max_bytes = 64ull << 20;  // queued serialized bytes before the cut-off
+  size_t max_events = 4096;  // queued events before the cut-off
+  // Queued serialized bytes before the cut-off. Queues share envelopes and
+  // all hold a suffix of the same event sequence, so the daemon's memory for
+  // queued events stays near this bound however many subscribers there are.
+  size_t max_bytes = 16ull << 20;
 };
 
 class Subscription;
