@@ -5,7 +5,8 @@
 //   op            := "==" | "!=" | "~="      (~= is a regular expression)
 //   value         := bare word | "quoted" | `raw`
 //   filter        := selector ("," selector)*   all must match
-//   filters       := filter ("|" filter)*       any may match
+//   (several filter strings, as in ParseAll, are OR-ed; "|" and "/" quote
+//   regular expressions as in containerd 1.6, they are not operators)
 // A selector without op matches when the field is present.
 #include <functional>
 #include <memory>
