@@ -77,6 +77,10 @@ Result Run(const Options& opts) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Nothing but stdio crosses exec: a long-lived child (a shim) holding an
+    // inherited listening socket would make a restarted daemon think the
+    // socket is still served.
+    ::close_range(3, ~0U, 0);
     ::execve(exe.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
