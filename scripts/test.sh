@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 mcd_install_deps
 scripts/build.sh
+# libFuzzer targets in a separate clang build, bounded (MCD_FUZZ_SECONDS each).
+# First, so that ctest's summary is the last thing printed.
+tests/fuzz/run.sh "${MCD_FUZZ_SECONDS:-60}"
 # shellcheck disable=SC2086
 ctest --test-dir build --output-on-failure --timeout 900 -j "${MCD_TEST_JOBS:-1}" ${MCD_TEST_ARGS:-}
-# libFuzzer targets in a separate clang build, bounded (MCD_FUZZ_SECONDS each).
-tests/fuzz/run.sh "${MCD_FUZZ_SECONDS:-60}"
