@@ -231,7 +231,9 @@ TEST_F(RuntimeTest, ShimKilled) {
   EXPECT_EQ(r.exit_code, 0) << Out(r);
   auto left = Leftovers(d());
   EXPECT_TRUE(left.empty()) << left.front();
-  if (address.rfind("unix://", 0) == 0) EXPECT_FALSE(fs::Exists(address.substr(7)));
+  if (address.rfind("unix://", 0) == 0) {
+    EXPECT_FALSE(fs::Exists(address.substr(7)));
+  }
 }
 
 // Ten running containers survive a SIGKILL of the daemon.
@@ -277,7 +279,9 @@ TEST(RuntimeRestart, SurvivesDaemonKill) {
   EXPECT_TRUE(left.empty()) << left.front();
   for (auto a : addresses) {
     while (!a.empty() && (a.back() == '\n' || a.back() == ' ')) a.pop_back();
-    if (a.rfind("unix://", 0) == 0) EXPECT_FALSE(fs::Exists(a.substr(7))) << a;
+    if (a.rfind("unix://", 0) == 0) {
+      EXPECT_FALSE(fs::Exists(a.substr(7))) << a;
+    }
   }
 }
 
