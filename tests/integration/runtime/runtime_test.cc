@@ -79,12 +79,6 @@ TEST_F(RuntimeTest, TerminalRun) {
   EXPECT_NE(r.out.find("done-42"), std::string::npos) << r.out;
 }
 
-TEST_F(RuntimeTest, StdinIsPassed) {
-  auto r = Ctr(d(), {"run", "--rm", kImage, "stdin1", "cat"}, "default", "piped-in\n");
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
-  EXPECT_EQ(r.out, "piped-in\n");
-}
-
 TEST_F(RuntimeTest, UnknownRuntimeFailsCleanly) {
   auto r =
       Ctr(d(), {"run", "--rm", "--runtime", "io.containerd.nosuch.v1", kImage, "bad1", "true"});
