@@ -366,6 +366,24 @@ void TaskManager::Spawn(Dead d) {
   }).detach();
 }
 
+namespace {
+
+// A shim killed with SIGKILL cannot remove its socket file; its delete
+// command does not either. Remove it here (abstract sockets need nothing).
+void RemoveShimSocket(const std::string& bundle) {
+  try {
+    std::string a = ParseAddress(ReadAddress(bundle));
+    if (a.rfind("unix://", 0) != 0 || a.size() < 8 || a[7] != '/') return;
+    std::string path = a.substr(7);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+  } catch (const std::exception&) {
+    // No address file: the shim never got as far as listening.
+  }
+}
+
+}  // namespace
+
 void TaskManager::Cleanup(Dead d) {
   const std::string& id = d.bundle.id();
   const std::string& ns = d.bundle.ns();
@@ -387,6 +405,7 @@ void TaskManager::Cleanup(Dead d) {
       log::Warn("failed to clean up after shim disconnected", {{"id", id}, {"error", e.what()}});
     }
   }
+  RemoveShimSocket(d.bundle.path());
   try {
     d.bundle.Delete();
   } catch (const std::exception& e) {
