@@ -19,7 +19,4 @@ class Ephemeral {
   std::string dir_;
 };
 
-// Lazily unmounts every mount at or under `prefix`, deepest first.
-void UnmountAllUnder(const std::string& prefix);
-
 }  // namespace mcd::daemon

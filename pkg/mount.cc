@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "pkg/errdefs.h"
 #include "pkg/log.h"
@@ -158,6 +160,21 @@ void UnmountAll(const std::string& target, int flags) {
     if (errno == EINVAL || errno == ENOENT) return;  // not (or no longer) a mount point
     throw errdefs::FromErrno(errno, "unmount " + target);
   }
+}
+
+void UnmountAllUnder(const std::string& prefix) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::vector<std::string> points;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devs, root, point;
+    fields >> id >> parent >> devs >> root >> point;
+    if (point == prefix || point.rfind(prefix + "/", 0) == 0) points.push_back(point);
+  }
+  std::sort(points.begin(), points.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& p : points) ::umount2(p.c_str(), MNT_DETACH);
 }
 
 bool IsMountPoint(const std::string& path) {

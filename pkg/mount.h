@@ -39,6 +39,9 @@ void Unmount(const std::string& target, int flags = 0);
 // Unmounts every mount stacked on target until it is no longer a mount
 // point; a missing target or nothing mounted is fine.
 void UnmountAll(const std::string& target, int flags = 0);
+// Lazily unmounts every mount at or under `prefix`, deepest first (cleanup
+// of a throwaway root: nothing mounted there may outlive it).
+void UnmountAllUnder(const std::string& prefix);
 // Whether path is a mount point (its mount id differs from its parent's).
 bool IsMountPoint(const std::string& path);
 

@@ -49,7 +49,8 @@ std::string LookPath(const std::string& name) {
 Result Run(const Options& opts) {
   if (opts.argv.empty()) throw errdefs::InvalidArgument("empty argv");
   std::string exe = LookPath(opts.argv[0]);
-  if (exe.empty()) throw errdefs::NotFound("executable file " + opts.argv[0] + " not found in $PATH");
+  if (exe.empty())
+    throw errdefs::NotFound("executable file " + opts.argv[0] + " not found in $PATH");
 
   // Everything exec needs is built before fork: the child only makes
   // async-signal-safe calls.
@@ -97,9 +98,18 @@ Result Run(const Options& opts) {
     pollfd fds[3];
     int n = 0;
     int out_i = -1, err_i = -1, in_i = -1;
-    if (out_r) { fds[n] = {out_r.get(), POLLIN, 0}; out_i = n++; }
-    if (err_r) { fds[n] = {err_r.get(), POLLIN, 0}; err_i = n++; }
-    if (in_w) { fds[n] = {in_w.get(), POLLOUT, 0}; in_i = n++; }
+    if (out_r) {
+      fds[n] = {out_r.get(), POLLIN, 0};
+      out_i = n++;
+    }
+    if (err_r) {
+      fds[n] = {err_r.get(), POLLIN, 0};
+      err_i = n++;
+    }
+    if (in_w) {
+      fds[n] = {in_w.get(), POLLOUT, 0};
+      in_i = n++;
+    }
     int wait_ms = -1;
     if (opts.timeout) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -120,14 +130,16 @@ Result Run(const Options& opts) {
     auto drain = [&](int idx, UniqueFd& fd, std::string& sink) {
       if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
       ssize_t r = ::read(fd.get(), buf, sizeof buf);
-      if (r > 0) sink.append(buf, static_cast<size_t>(r));
-      else if (r == 0 || errno != EINTR) fd.reset();
+      if (r > 0)
+        sink.append(buf, static_cast<size_t>(r));
+      else if (r == 0 || errno != EINTR)
+        fd.reset();
     };
     drain(out_i, out_r, res.out);
     drain(err_i, err_r, res.err);
     if (in_i >= 0 && (fds[in_i].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t w = ::write(in_w.get(), opts.stdin_data.data() + in_off,
-                          opts.stdin_data.size() - in_off);
+      ssize_t w =
+          ::write(in_w.get(), opts.stdin_data.data() + in_off, opts.stdin_data.size() - in_off);
       if (w > 0) in_off += static_cast<size_t>(w);
       if (w < 0 && errno != EINTR && errno != EAGAIN) in_w.reset();
       if (in_off >= opts.stdin_data.size()) in_w.reset();

@@ -8,32 +8,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "pkg/fs.h"
+#include "pkg/mount.h"
 
 namespace mcd::itest {
-namespace {
-
-void UnmountUnder(const std::string& prefix) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::vector<std::string> points;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string a, b, c, d, point;
-    ls >> a >> b >> c >> d >> point;
-    if (point.rfind(prefix + "/", 0) == 0) points.push_back(point);
-  }
-  std::sort(points.begin(), points.end(),
-            [](const std::string& x, const std::string& y) { return x.size() > y.size(); });
-  for (const auto& p : points) Sh({"umount", "-l", p});
-}
-
-}  // namespace
-
 TempDir::TempDir() {
   char tmpl[] = "/tmp/mcd-test-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
@@ -42,7 +22,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
-  UnmountUnder(path_);
+  mount::UnmountAllUnder(path_);
   try {
     fs::RemoveAll(path_);
   } catch (...) {
@@ -57,8 +37,8 @@ Daemon::~Daemon() {
 }
 
 std::vector<std::string> Daemon::Argv() const {
-  std::vector<std::string> argv = {MCD_DAEMON_BINARY, "--root", root(), "--state", state(),
-                                   "--address", socket_, "--log-level", "debug"};
+  std::vector<std::string> argv = {MCD_DAEMON_BINARY, "--root", root(),        "--state", state(),
+                                   "--address",       socket_,  "--log-level", "debug"};
   if (!opts_.config_toml.empty()) {
     argv.push_back("--config");
     argv.push_back(dir_ + "/config.toml");
