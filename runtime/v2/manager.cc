@@ -50,6 +50,20 @@ std::string Trim(std::string s) {
   return s;
 }
 
+// A shim killed with SIGKILL cannot remove its socket file; its delete
+// command does not either. Remove it here (abstract sockets need nothing).
+void RemoveShimSocket(const std::string& bundle) {
+  try {
+    std::string a = ParseAddress(ReadAddress(bundle));
+    if (a.rfind("unix://", 0) != 0 || a.size() < 8 || a[7] != '/') return;
+    std::string path = a.substr(7);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+  } catch (const std::exception&) {
+    // No address file: the shim never got as far as listening.
+  }
+}
+
 }  // namespace
 
 TaskManager::TaskManager(ManagerConfig cfg, events::Exchange* events)
@@ -110,7 +124,6 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
   Bundle bundle = Bundle::Create(cfg_.root, cfg_.state, ns, id, opts.spec);
   std::shared_ptr<ShimLog> shim_log;
   std::shared_ptr<Task> task;
-  bool created = false;
   try {
     shim_log = ShimLog::Open(bundle.path());
     const google::protobuf::Any* topts = nullptr;
@@ -196,10 +209,10 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
       throw errdefs::Error(e.code(), std::string("failed to create shim task: ") + e.what());
     }
     task->set_pid(resp.pid());
-    created = true;
   } catch (...) {
     if (task) task->Close();
     if (shim_log) shim_log->Close();
+    RemoveShimSocket(bundle.path());
     try {
       bundle.Delete();
     } catch (const std::exception& e) {
@@ -207,7 +220,6 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
     }
     throw;
   }
-  (void)created;
   {
     std::lock_guard lk(mu_);
     tasks_[ns][id] = task;
@@ -365,24 +377,6 @@ void TaskManager::Spawn(Dead d) {
     self->cv_.notify_all();
   }).detach();
 }
-
-namespace {
-
-// A shim killed with SIGKILL cannot remove its socket file; its delete
-// command does not either. Remove it here (abstract sockets need nothing).
-void RemoveShimSocket(const std::string& bundle) {
-  try {
-    std::string a = ParseAddress(ReadAddress(bundle));
-    if (a.rfind("unix://", 0) != 0 || a.size() < 8 || a[7] != '/') return;
-    std::string path = a.substr(7);
-    struct stat st;
-    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
-  } catch (const std::exception&) {
-    // No address file: the shim never got as far as listening.
-  }
-}
-
-}  // namespace
 
 void TaskManager::Cleanup(Dead d) {
   const std::string& id = d.bundle.id();
