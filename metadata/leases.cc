@@ -15,22 +15,56 @@ namespace {
 
 namespace chr = std::chrono;
 
+// Lease records: v1/<ns>/leases/<id>, the id as given (containerd accepts
+// any non-empty id, "/" included), so records list in containerd's order.
 std::string LeaseKey(const std::string& ns, const std::string& id) {
   return ObjectKey(ns, "leases", id);
 }
 
-// Resource keys live below the lease: v1/<ns>/leases/<id>/<type>/<resource>.
-std::string ResourceKey(const std::string& ns, const std::string& id, const std::string& type,
-                        const std::string& res) {
-  return LeaseKey(ns, id) + "/" + type + "/" + res;
+// Resources live in their own bucket, under the escaped id (no "/" in it):
+// v1/<ns>/lease-resources/<escaped id>/<type>/<resource>.
+constexpr const char* kResourceBucket = "lease-resources";
+
+std::string EscapeId(const std::string& id) {
+  std::string out;
+  out.reserve(id.size());
+  for (char c : id) {
+    if (c == '%') {
+      out += "%25";
+    } else if (c == '/') {
+      out += "%2F";
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
-// Lease ids become key segments: a "/" would make a lease's record look like
-// another lease's resource.
-void ValidateId(const std::string& id) {
-  if (id.find('/') != std::string::npos) {
-    throw errdefs::InvalidArgument(fmt::format("lease id {:?} must not contain \"/\"", id));
+std::string UnescapeId(std::string_view esc) {
+  std::string out;
+  out.reserve(esc.size());
+  for (size_t i = 0; i < esc.size(); ++i) {
+    std::string_view rest = esc.substr(i);
+    if (rest.starts_with("%25")) {
+      out += '%';
+      i += 2;
+    } else if (rest.starts_with("%2F")) {
+      out += '/';
+      i += 2;
+    } else {
+      out += esc[i];
+    }
   }
+  return out;
+}
+
+std::string ResourcePrefix(const std::string& ns, const std::string& id) {
+  return BucketPrefix(ns, kResourceBucket) + EscapeId(id) + "/";
+}
+
+std::string ResourceKey(const std::string& ns, const std::string& id, const std::string& type,
+                        const std::string& res) {
+  return ResourcePrefix(ns, id) + type + "/" + res;
 }
 
 // containerd's parseLeaseResource: the type must be content, ingests or
@@ -113,7 +147,7 @@ std::optional<Resource> ParseResource(std::string_view rest) {
 }  // namespace
 
 void CheckExists(Txn& t, const std::string& ns, const std::string& lease) {
-  if (lease.find('/') != std::string::npos || !t.Get(LeaseKey(ns, lease))) {
+  if (!t.Get(LeaseKey(ns, lease))) {
     throw errdefs::NotFound("lease does not exist");
   }
 }
@@ -127,13 +161,12 @@ void AddResource(Txn& t, const std::string& ns, const std::string& lease, const 
 
 void RemoveResource(Txn& t, const std::string& ns, const std::string& lease,
                     const std::string& type, const std::string& id) {
-  if (lease.empty() || lease.find('/') != std::string::npos) return;
+  if (lease.empty()) return;
   t.Delete(ResourceKey(ns, lease, type, id));
 }
 
 Lease Store::Create(const std::string& ns, const std::string& id_in, const Labels& labels) {
   std::string id = id_in.empty() ? RandomId() : id_in;
-  ValidateId(id);
   ValidateLabels(labels);
   Lease l{id, chr::system_clock::now(), labels};
   records::Lease rec;
@@ -149,11 +182,9 @@ Lease Store::Create(const std::string& ns, const std::string& id_in, const Label
 
 void Store::Delete(const std::string& ns, const std::string& id) {
   db_->Update([&](Txn& t) {
-    if (id.find('/') != std::string::npos || !t.Get(LeaseKey(ns, id))) {
-      throw errdefs::NotFound(fmt::format("lease {:?}", id));
-    }
+    if (!t.Get(LeaseKey(ns, id))) throw errdefs::NotFound(fmt::format("lease {:?}", id));
     t.Delete(LeaseKey(ns, id));
-    t.DeletePrefix(LeaseKey(ns, id) + "/");
+    t.DeletePrefix(ResourcePrefix(ns, id));
   });
 }
 
@@ -163,7 +194,6 @@ std::vector<Lease> Store::List(const std::string& ns, const std::vector<std::str
   std::string prefix = BucketPrefix(ns, "leases");
   db_->Scan(prefix, [&](std::string_view key, std::string_view value) {
     std::string_view id = key.substr(prefix.size());
-    if (id.find('/') != std::string_view::npos) return true;  // a resource
     Lease l = Decode(std::string(id), value);
     auto adaptor = [&l](const std::vector<std::string>& path) -> std::optional<std::string> {
       if (path.empty()) return std::nullopt;
@@ -189,7 +219,7 @@ std::vector<Lease> Store::List(const std::string& ns, const std::vector<std::str
 
 void Store::AddResource(const std::string& ns, const std::string& lease, const Resource& r) {
   db_->Update([&](Txn& t) {
-    if (lease.find('/') != std::string::npos || !t.Get(LeaseKey(ns, lease))) {
+    if (!t.Get(LeaseKey(ns, lease))) {
       throw errdefs::NotFound(fmt::format("lease {:?}", lease));
     }
     CheckResource(r);
@@ -199,7 +229,7 @@ void Store::AddResource(const std::string& ns, const std::string& lease, const R
 
 void Store::DeleteResource(const std::string& ns, const std::string& lease, const Resource& r) {
   db_->Update([&](Txn& t) {
-    if (lease.find('/') != std::string::npos || !t.Get(LeaseKey(ns, lease))) {
+    if (!t.Get(LeaseKey(ns, lease))) {
       throw errdefs::NotFound(fmt::format("lease {:?}", lease));
     }
     CheckResource(r);
@@ -208,11 +238,11 @@ void Store::DeleteResource(const std::string& ns, const std::string& lease, cons
 }
 
 std::vector<Resource> Store::ListResources(const std::string& ns, const std::string& lease) {
-  if (lease.find('/') != std::string::npos || !db_->Get(LeaseKey(ns, lease))) {
+  if (!db_->Get(LeaseKey(ns, lease))) {
     throw errdefs::NotFound(fmt::format("lease {:?}", lease));
   }
   std::vector<Resource> content, ingests, snapshots;
-  std::string prefix = LeaseKey(ns, lease) + "/";
+  std::string prefix = ResourcePrefix(ns, lease);
   db_->Scan(prefix, [&](std::string_view key, std::string_view) {
     if (auto r = ParseResource(key.substr(prefix.size()))) {
       if (r->type == kContent)
@@ -231,24 +261,66 @@ std::vector<Resource> Store::ListResources(const std::string& ns, const std::str
   return out;
 }
 
-void Store::ForEach(const std::string& ns,
-                    const std::function<void(const Lease&, const std::vector<Resource>&)>& fn) {
-  // Keys of lease "a-b" sort between "a" and "a/...": group by id.
-  std::map<std::string, std::pair<std::optional<Lease>, std::vector<Resource>>> all;
-  std::string prefix = BucketPrefix(ns, "leases");
-  db_->Scan(prefix, [&](std::string_view key, std::string_view value) {
+namespace {
+// Every (lease id, resource) of ns from the resource bucket; scan is a
+// DB's or a Txn's Scan.
+template <class ScanFn>
+void ScanResources(const ScanFn& scan, const std::string& ns,
+                   const std::function<void(const std::string& id, Resource r)>& fn) {
+  std::string prefix = BucketPrefix(ns, kResourceBucket);
+  scan(prefix, [&](std::string_view key, std::string_view) {
     std::string_view rest = key.substr(prefix.size());
     auto slash = rest.find('/');
-    if (slash == std::string_view::npos) {
-      all[std::string(rest)].first = Decode(std::string(rest), value);
-    } else if (auto r = ParseResource(rest.substr(slash + 1))) {
-      all[std::string(rest.substr(0, slash))].second.push_back(*r);
+    if (slash == std::string_view::npos) return true;
+    if (auto r = ParseResource(rest.substr(slash + 1))) {
+      fn(UnescapeId(rest.substr(0, slash)), std::move(*r));
     }
     return true;
   });
+}
+}  // namespace
+
+void Store::ForEach(const std::string& ns,
+                    const std::function<void(const Lease&, const std::vector<Resource>&)>& fn) {
+  std::map<std::string, std::pair<std::optional<Lease>, std::vector<Resource>>> all;
+  std::string prefix = BucketPrefix(ns, "leases");
+  db_->Scan(prefix, [&](std::string_view key, std::string_view value) {
+    std::string id(key.substr(prefix.size()));
+    all[id].first = Decode(id, value);
+    return true;
+  });
+  ScanResources([&](std::string_view p, const auto& f) { db_->Scan(p, f); }, ns,
+                [&](const std::string& id, Resource r) { all[id].second.push_back(std::move(r)); });
   for (const auto& [id, entry] : all) {
     if (entry.first) fn(*entry.first, entry.second);
   }
+}
+
+void UpgradeLayout(DB& db) {
+  // Before lease ids could hold "/", resources sat below the record at
+  // v1/<ns>/leases/<id>/<type>/<resource> with an empty value. A record's
+  // value is never empty (it always holds created_at), so such keys are
+  // unambiguous: move them to the resource bucket.
+  db.Update([&](Txn& t) {
+    for (const auto& ns : db.Namespaces()) {
+      std::string prefix = BucketPrefix(ns, "leases");
+      std::vector<std::string> old;
+      t.Scan(prefix, [&](std::string_view key, std::string_view value) {
+        if (value.empty() && key.substr(prefix.size()).find('/') != std::string_view::npos) {
+          old.emplace_back(key);
+        }
+        return true;
+      });
+      for (const auto& key : old) {
+        std::string rest = key.substr(prefix.size());
+        auto slash = rest.find('/');
+        t.Put(BucketPrefix(ns, kResourceBucket) + EscapeId(rest.substr(0, slash)) +
+                  rest.substr(slash),
+              "");
+        t.Delete(key);
+      }
+    }
+  });
 }
 
 void RegisterGC(DB& db) {
@@ -258,50 +330,41 @@ void RegisterGC(DB& db) {
   r.roots = [](Txn& t, const std::string& ns, const gc::Emit& emit) {
     auto now = chr::system_clock::now();
     std::string prefix = BucketPrefix(ns, "leases");
-    // Records come before their resources, but "a-b" sorts between "a" and
-    // "a/...": remember every live lease by id.
     std::map<std::string, bool> live;  // id -> flat
-    std::vector<std::pair<std::string, Resource>> resources;
     t.Scan(prefix, [&](std::string_view key, std::string_view value) {
-      std::string_view rest = key.substr(prefix.size());
-      auto slash = rest.find('/');
-      if (slash == std::string_view::npos) {
-        records::Lease rec;
-        if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
-        if (gc::Expired(rec.labels(), now)) return true;
-        live[std::string(rest)] = rec.labels().count(std::string(gc::kLabelFlat)) > 0;
-      } else if (auto res = ParseResource(rest.substr(slash + 1))) {
-        resources.emplace_back(std::string(rest.substr(0, slash)), *res);
-      }
+      records::Lease rec;
+      if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
+      if (gc::Expired(rec.labels(), now)) return true;
+      live[std::string(key.substr(prefix.size()))] =
+          rec.labels().count(std::string(gc::kLabelFlat)) > 0;
       return true;
     });
     for (const auto& [id, flat] : live) emit(gc::Node{gc::Kind::kLease, ns, id});
-    for (const auto& [id, res] : resources) {
-      auto it = live.find(id);
-      if (it == live.end()) continue;
-      bool flat = it->second;
-      if (res.type == kContent) {
-        emit(gc::Node{gc::Kind::kContent, ns, res.id, flat});
-      } else if (res.type == kIngests) {
-        emit(gc::Node{gc::Kind::kIngest, ns, res.id, flat});
-      } else if (res.type.rfind("snapshots/", 0) == 0) {
-        emit(gc::Node{gc::Kind::kSnapshot, ns, res.type.substr(10) + "/" + res.id, flat});
-      }
-    }
+    ScanResources(
+        [&](std::string_view p, const auto& f) { t.Scan(p, f); }, ns,
+        [&](const std::string& id, const Resource& res) {
+          auto it = live.find(id);
+          if (it == live.end()) return;
+          bool flat = it->second;
+          if (res.type == kContent) {
+            emit(gc::Node{gc::Kind::kContent, ns, res.id, flat});
+          } else if (res.type == kIngests) {
+            emit(gc::Node{gc::Kind::kIngest, ns, res.id, flat});
+          } else if (res.type.rfind("snapshots/", 0) == 0) {
+            emit(gc::Node{gc::Kind::kSnapshot, ns, res.type.substr(10) + "/" + res.id, flat});
+          }
+        });
   };
   r.all = [](Txn& t, const std::string& ns, const gc::Emit& emit) {
     std::string prefix = BucketPrefix(ns, "leases");
     t.Scan(prefix, [&](std::string_view key, std::string_view) {
-      std::string_view rest = key.substr(prefix.size());
-      if (rest.find('/') == std::string_view::npos) {
-        emit(gc::Node{gc::Kind::kLease, ns, std::string(rest)});
-      }
+      emit(gc::Node{gc::Kind::kLease, ns, std::string(key.substr(prefix.size()))});
       return true;
     });
   };
   r.remove = [](Txn& t, const gc::Node& n) {
     t.Delete(LeaseKey(n.ns, n.key));
-    t.DeletePrefix(LeaseKey(n.ns, n.key) + "/");
+    t.DeletePrefix(ResourcePrefix(n.ns, n.key));
   };
   db.collector().Register(std::move(r));
 }

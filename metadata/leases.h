@@ -1,8 +1,9 @@
 #pragma once
 // Leases (containerd's metadata/leases.go): a lease holds resources (content
 // blobs, ingests, snapshots, images) so the garbage collector keeps them
-// while it lives. Records at v1/<ns>/leases/<id> (records.Lease), resources
-// at v1/<ns>/leases/<id>/<type>/<resource> (KEYS.md).
+// while it lives. Records at v1/<ns>/leases/<id> (records.Lease; any
+// non-empty id, "/" included, as containerd), resources at
+// v1/<ns>/lease-resources/<escaped id>/<type>/<resource> (KEYS.md).
 //
 // Stores that create something under ctx.lease call AddResource inside their
 // own transaction, after CheckExists (NotFound "lease does not exist" when the
@@ -53,6 +54,10 @@ void AddResource(Txn& t, const std::string& ns, const std::string& lease, const 
 // Removes a resource from a lease (no-op when lease is empty or unknown).
 void RemoveResource(Txn& t, const std::string& ns, const std::string& lease,
                     const std::string& type, const std::string& id);
+
+// Moves resource keys of the older layout (below the lease record) to the
+// resource bucket. Idempotent; call once at open, before serving.
+void UpgradeLayout(DB& db);
 
 // Plugs leases into the database's garbage collector (metadata/gc.h):
 // unexpired leases are roots and hold every resource under them (flat with

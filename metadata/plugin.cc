@@ -21,6 +21,7 @@ plugin::Registrar reg{{
       db->content = std::make_shared<ContentStore>(
           db, ic.GetAs<content::LocalStore>(plugin::kContent, "content"));
       db->content->RegisterGC();
+      leases::UpgradeLayout(*db);
       leases::RegisterGC(*db);
       ic.exports()["policy"] = "shared";
       return db;

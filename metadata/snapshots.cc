@@ -6,6 +6,7 @@
 #include <chrono>
 #include <set>
 
+#include "metadata/leases.h"
 #include "metadata/namespaces.h"
 #include "pkg/errdefs.h"
 #include "pkg/log.h"
@@ -159,27 +160,27 @@ std::vector<mount::Mount> SnapshotStore::View(const Context& ctx, const std::str
 }
 
 std::string SnapshotStore::NextBackendKey(Txn& t, const std::string& ns, const std::string& key) {
-  // One sequence per snapshotter, outside the namespaces (containerd keeps
-  // one per namespace bucket; uniqueness is what matters).
-  std::string seq_key = "seq/snapshots/" + name();
+  // One sequence per namespace and snapshotter, as containerd's bucket
+  // sequence (backend keys show in errors: "default/4/v1"). It lives outside
+  // the namespace's keys so a deleted and recreated namespace never reuses
+  // a backend key whose snapshot collection has not removed yet.
+  std::string seq_key = "seq/snapshots/" + ns + "/" + name();
   uint64_t n = 1;
-  if (auto v = t.Get(seq_key)) n = std::stoull(*v) + 1;
+  if (auto v = t.Get(seq_key)) {
+    n = std::stoull(*v) + 1;
+  } else if (auto legacy = t.Get("seq/snapshots/" + name())) {
+    n = std::stoull(*legacy) + 1;  // databases from when the sequence was global
+  }
   t.Put(seq_key, std::to_string(n));
   return fmt::format("{}/{}/{}", ns, n, key);
 }
 
 void SnapshotStore::AddLease(Txn& t, const Context& ctx, const std::string& key) {
-  if (ctx.lease.empty()) return;
-  const std::string& ns = ctx.Namespace();
-  if (!t.Get(ObjectKey(ns, "leases", ctx.lease))) {
-    throw errdefs::NotFound(fmt::format("lease {:?}", ctx.lease));
-  }
-  t.Put(ObjectKey(ns, "leases", ctx.lease + "/snapshots/" + name() + "/" + key), "");
+  leases::AddResource(t, ctx.Namespace(), ctx.lease, leases::SnapshotsType(name()), key);
 }
 
 void SnapshotStore::RemoveLease(Txn& t, const Context& ctx, const std::string& key) {
-  if (ctx.lease.empty()) return;
-  t.Delete(ObjectKey(ctx.Namespace(), "leases", ctx.lease + "/snapshots/" + name() + "/" + key));
+  leases::RemoveResource(t, ctx.Namespace(), ctx.lease, leases::SnapshotsType(name()), key);
 }
 
 std::vector<mount::Mount> SnapshotStore::Create(const Context& ctx, bool view,

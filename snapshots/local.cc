@@ -151,7 +151,11 @@ Usage LocalSnapshotter::GetUsage(const std::string& key) {
 std::vector<mount::Mount> LocalSnapshotter::Mounts(const std::string& key) {
   auto r = Get(key);
   if (!r) {
-    throw errdefs::NotFound(fmt::format("failed to get active mount: snapshot {}", key));
+    throw errdefs::NotFound(fmt::format("{}: snapshot {}", MountsErrorContext(), key));
+  }
+  if (static_cast<Kind>(r->kind()) == Kind::kCommitted) {
+    throw errdefs::FailedPrecondition(
+        fmt::format("{}: requested snapshot {} not active or view", MountsErrorContext(), key));
   }
   return MountsOf(Resolve(key, *r));
 }

@@ -49,6 +49,9 @@ class LocalSnapshotter : public Snapshotter {
   // The tree whose usage is the snapshot's.
   virtual std::string UsageDir(const std::string& id) const = 0;
   virtual std::vector<mount::Mount> MountsOf(const Resolved& s) const = 0;
+  // How Mounts of a committed snapshot is refused (containerd's wording
+  // differs per snapshotter).
+  virtual const char* MountsErrorContext() const = 0;
 
  private:
   std::vector<mount::Mount> Create(Kind kind, const std::string& key, const std::string& parent,

@@ -22,6 +22,7 @@ class Native final : public LocalSnapshotter {
     }
   }
   std::string UsageDir(const std::string& id) const override { return SnapshotDir(id); }
+  const char* MountsErrorContext() const override { return "failed to get snapshot mount"; }
 
   std::vector<mount::Mount> MountsOf(const Resolved& s) const override {
     // A view of a committed parent reads the parent's directory itself.

@@ -40,6 +40,7 @@ class Overlay final : public LocalSnapshotter {
     }
   }
   std::string UsageDir(const std::string& id) const override { return Upper(id); }
+  const char* MountsErrorContext() const override { return "failed to get active mount"; }
 
   std::vector<mount::Mount> MountsOf(const Resolved& s) const override {
     if (s.parent_ids.empty()) {

@@ -2,6 +2,9 @@
 // resources, delete, and containerd's errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 #include "content/digest.h"
 #include "metadata/leases.h"
 #include "pkg/errdefs.h"
@@ -109,6 +112,82 @@ TEST_F(LeasesTest, TransactionHelpers) {
   db->Update([&](Txn& t) { AddResource(t, "ns", "", kContent, "ignored"); });
   db->Update([&](Txn& t) { RemoveResource(t, "ns", "l", SnapshotsType("native"), "k"); });
   EXPECT_TRUE(store.ListResources("ns", "l").empty());
+}
+
+// containerd accepts any non-empty lease id (ctr images mount uses the
+// target path): ids with "/" and "%" must not mix with each other's
+// resources, whatever their prefixes.
+TEST_F(LeasesTest, IdsWithSlashesAndPercents) {
+  const std::vector<std::string> ids = {"/tmp/mnt", "/tmp/mnt/sub", "/tmp", "a", "a/content",
+                                        "a%2Fb",    "a/b",          "%",    "/", "a b"};
+  for (const auto& id : ids) store.Create("ns", id, {});
+  std::string d = content::FromBytes("x");
+  store.AddResource("ns", "/tmp/mnt", {"k1", "snapshots/overlayfs"});
+  store.AddResource("ns", "/tmp/mnt/sub", {d, "content"});
+  store.AddResource("ns", "a%2Fb", {"i1", "ingests"});
+  db->Update([&](Txn& t) { AddResource(t, "ns", "a/b", kIngests, "i2"); });
+  auto listed = store.List("ns");
+  ASSERT_EQ(listed.size(), ids.size());
+  std::vector<std::string> got;
+  for (const auto& l : listed) got.push_back(l.id);
+  std::vector<std::string> want = ids;
+  std::sort(want.begin(), want.end());  // containerd's (bolt's) byte order
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(store.List("ns", {"id==\"/tmp/mnt\""}).size(), 1u);
+
+  auto r = store.ListResources("ns", "/tmp/mnt");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].id, "k1");
+  r = store.ListResources("ns", "/tmp/mnt/sub");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].id, d);
+  r = store.ListResources("ns", "a%2Fb");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].id, "i1");
+  r = store.ListResources("ns", "a/b");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].id, "i2");
+  EXPECT_TRUE(store.ListResources("ns", "/tmp").empty());
+  EXPECT_TRUE(store.ListResources("ns", "a").empty());
+
+  std::map<std::string, size_t> counts;
+  store.ForEach(
+      "ns", [&](const Lease& l, const std::vector<Resource>& res) { counts[l.id] = res.size(); });
+  EXPECT_EQ(counts.size(), ids.size());
+  EXPECT_EQ(counts["/tmp/mnt"], 1u);
+  EXPECT_EQ(counts["a/b"], 1u);
+  EXPECT_EQ(counts["a%2Fb"], 1u);
+  EXPECT_EQ(counts["a"], 0u);
+
+  // Deleting one lease leaves the others (and their resources) alone.
+  store.Delete("ns", "/tmp/mnt");
+  EXPECT_EQ(MessageOf([&] { store.ListResources("ns", "/tmp/mnt"); }),
+            "lease \"/tmp/mnt\": not found");
+  EXPECT_EQ(store.ListResources("ns", "/tmp/mnt/sub").size(), 1u);
+  store.Delete("ns", "a/b");
+  EXPECT_EQ(store.ListResources("ns", "a%2Fb").size(), 1u);
+  EXPECT_EQ(store.List("ns").size(), ids.size() - 2);
+  EXPECT_EQ(MessageOf([&] { store.Create("ns", "a%2Fb", {}); }), "lease \"a%2Fb\": already exists");
+}
+
+// Databases written before ids could hold "/" kept resources below the
+// record; opening upgrades them in place.
+TEST_F(LeasesTest, UpgradeMovesOldResourceKeys) {
+  store.Create("ns", "old", {});
+  std::string d = content::FromBytes("x");
+  db->Update([&](Txn& t) {
+    t.Put(ObjectKey("ns", "leases", "old/content/" + d), "");
+    t.Put(ObjectKey("ns", "leases", "old/snapshots/overlayfs/ns/1/key/with/slash"), "");
+  });
+  UpgradeLayout(*db);
+  ASSERT_EQ(store.List("ns").size(), 1u);
+  auto r = store.ListResources("ns", "old");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].id, d);
+  EXPECT_EQ(r[1].type, "snapshots/overlayfs");
+  EXPECT_EQ(r[1].id, "ns/1/key/with/slash");
+  UpgradeLayout(*db);  // idempotent
+  EXPECT_EQ(store.ListResources("ns", "old").size(), 2u);
 }
 
 }  // namespace
