@@ -1,16 +1,19 @@
 #include "pkg/mount.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "pkg/errdefs.h"
 #include "pkg/log.h"
@@ -90,7 +93,72 @@ Parsed Parse(const std::vector<std::string>& options) {
   return p;
 }
 
+// mount(2) with `dir` as the working directory, on a short-lived thread that
+// stops sharing its filesystem attributes (unshare(CLONE_FS)) first: the
+// daemon's own working directory never changes. Returns 0 or an errno.
+int MountFromDir(const std::string& dir, const std::string& source, const std::string& target,
+                 const std::string& type, unsigned long flags, const std::string& data) {
+  int err = 0;
+  std::thread t([&] {
+    if (::unshare(CLONE_FS) != 0 || ::chdir(dir.c_str()) != 0) {
+      err = errno;
+      return;
+    }
+    if (::mount(source.c_str(), target.c_str(), type.c_str(), flags,
+                data.empty() ? nullptr : data.c_str()) != 0) {
+      err = errno;
+    }
+  });
+  t.join();
+  return err;
+}
+
+std::string Absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char buf[PATH_MAX];
+  if (::getcwd(buf, sizeof buf) == nullptr) throw errdefs::FromErrno(errno, "getcwd");
+  return std::string(buf) + "/" + path;
+}
+
 }  // namespace
+
+std::optional<Compacted> CompactLowerdirs(const std::vector<std::string>& options) {
+  constexpr std::string_view kKey = "lowerdir=";
+  auto it = std::find_if(options.begin(), options.end(),
+                         [&](const std::string& o) { return o.starts_with(kKey); });
+  if (it == options.end()) return std::nullopt;
+  std::vector<std::string> dirs;
+  std::istringstream in(it->substr(kKey.size()));
+  for (std::string d; std::getline(in, d, ':');) {
+    if (d.empty() || d[0] != '/') return std::nullopt;
+    dirs.push_back(d);
+  }
+  if (dirs.empty()) return std::nullopt;
+  // The longest common prefix, cut back to a '/' so that it names a proper
+  // ancestor directory of every lowerdir ("/a/b" and "/a/b/c" give "/a").
+  size_t common = dirs[0].size();
+  for (const auto& d : dirs) {
+    size_t i = 0;
+    while (i < common && i < d.size() && d[i] == dirs[0][i]) ++i;
+    common = i;
+  }
+  size_t slash = dirs[0].rfind('/', common - 1);  // every lowerdir starts with '/'
+  for (const auto& d : dirs) {
+    // A prefix ending right where a path ends ("/a/b" of "/a/b") is not an
+    // ancestor of it: step back one more component.
+    while (slash > 0 && d.size() <= slash + 1) slash = dirs[0].rfind('/', slash - 1);
+  }
+  Compacted c;
+  c.dir = slash == 0 ? "/" : dirs[0].substr(0, slash);
+  std::string lower(kKey);
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    if (i) lower += ':';
+    lower += dirs[i].substr(slash + 1);
+  }
+  c.options = options;
+  c.options[static_cast<size_t>(it - options.begin())] = std::move(lower);
+  return c;
+}
 
 bool Mount::ReadOnly() const {
   return std::find(options.begin(), options.end(), "ro") != options.end();
@@ -99,17 +167,33 @@ bool Mount::ReadOnly() const {
 void MountOne(const Mount& m, const std::string& target) {
   if (!m.target.empty()) throw errdefs::NotImplemented("mount target " + m.target);
   Parsed p = Parse(m.options);
-  // The kernel bounds mount data to a page; containerd shortens long
-  // overlay lowerdir lists with relative paths, which this does not do yet.
-  if (p.data.size() >= static_cast<size_t>(::getpagesize())) {
+  // The kernel bounds mount data to a page (with its terminating NUL).
+  const size_t page = static_cast<size_t>(::getpagesize());
+  std::string from_dir;
+  if (m.type == "overlay" && p.data.size() >= page) {
+    if (auto c = CompactLowerdirs(m.options)) {
+      p = Parse(c->options);
+      from_dir = std::move(c->dir);
+    }
+  }
+  if (p.data.size() >= page) {
     throw errdefs::InvalidArgument("mount options too long (" + std::to_string(p.data.size()) +
                                    " bytes) for " + m.type + " on " + target);
   }
   unsigned long flags = p.flags;
   const bool bind = (flags & MS_BIND) != 0;
-  if (::mount(m.source.c_str(), target.c_str(), m.type.c_str(), flags,
-              p.data.empty() ? nullptr : p.data.c_str()) != 0) {
-    throw errdefs::FromErrno(errno, "mount " + m.source + " (" + m.type + ") on " + target);
+  int err = 0;
+  if (from_dir.empty()) {
+    if (::mount(m.source.c_str(), target.c_str(), m.type.c_str(), flags,
+                p.data.empty() ? nullptr : p.data.c_str()) != 0) {
+      err = errno;
+    }
+  } else {
+    err = MountFromDir(from_dir, m.source, Absolute(target), m.type, flags, p.data);
+  }
+  if (err != 0) {
+    throw errdefs::FromErrno(err, "mount " + m.source + " (" + m.type + ") on " + target +
+                                      (from_dir.empty() ? "" : " from " + from_dir));
   }
   auto undo = [&] { ::umount2(target.c_str(), MNT_DETACH); };
   if (bind && (flags & MS_RDONLY) && !(flags & MS_REMOUNT)) {

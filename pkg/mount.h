@@ -27,8 +27,22 @@ struct Mount {
 // Mounts m onto target. Flags-like options (ro, bind, rbind, nosuid, ...)
 // become mount flags, propagation options (rprivate, ...) a separate call,
 // the rest the filesystem data. A read-only bind mount is remounted read-only
-// since the kernel ignores MS_RDONLY on the first bind. Throws errdefs errors.
+// since the kernel ignores MS_RDONLY on the first bind. An overlay whose data
+// would exceed the kernel's page limit is mounted as CompactLowerdirs says.
+// Throws errdefs errors.
 void MountOne(const Mount& m, const std::string& target);
+
+// The kernel takes at most a page of mount data, so deep overlay stacks
+// (snapshots/N/fs x 100+) do not fit. As containerd does, the lowerdir paths
+// can be made relative to their deepest common directory and the mount made
+// from there (overlay resolves lowerdirs against the caller's working
+// directory). Returns that directory and the rewritten options; nullopt when
+// there is no lowerdir option or a lowerdir is not absolute.
+struct Compacted {
+  std::string dir;
+  std::vector<std::string> options;
+};
+std::optional<Compacted> CompactLowerdirs(const std::vector<std::string>& options);
 
 // Mounts each in order onto target (later ones stack on earlier ones). On a
 // failure what was mounted is undone before the error is rethrown.

@@ -292,6 +292,52 @@ TEST_F(SnapshotsIT, LeaseIdsWithSlashes) {
   EXPECT_EQ(Err({"leases", "rm", "a/b"}), "ctr: lease \"a/b\": not found");
 }
 
+// An image 120 layers deep: its overlay options are far over the kernel's
+// one-page limit on mount data. The daemon mounts them itself for
+// `ctr snapshots diff` (lower and upper trees), from the layers' common
+// directory with relative lowerdirs.
+TEST_F(SnapshotsIT, DeepChainMountsPastThePageLimit) {
+  img::ImageSpec spec;
+  spec.name = "example.com/deep:latest";
+  const int n = 120;
+  for (int i = 0; i < n; ++i) {
+    img::Layer l{{img::File("top", std::to_string(i)), img::File("only-" + std::to_string(i), "x")},
+                 img::Compression::kNone};
+    if (i == n - 1) l.entries.push_back(img::Whiteout("only-0"));
+    spec.layers.push_back(std::move(l));
+  }
+  auto im = img::Build(spec);
+  auto chain = ChainIds(im);
+  Import({im});
+
+  // ctr mounts this one itself (containerd's client code); it must see
+  // the layers in order.
+  std::string mnt = MountPoint();
+  Ok({"images", "mount", spec.name, mnt});
+  EXPECT_EQ(fs::ReadFile(mnt + "/top"), std::to_string(n - 1));
+  EXPECT_FALSE(fs::Exists(mnt + "/only-0"));
+  EXPECT_TRUE(fs::Exists(mnt + "/only-1"));
+  EXPECT_TRUE(fs::Exists(mnt + "/only-" + std::to_string(n - 1)));
+  Ok({"images", "unmount", "--rm", mnt});
+
+  Ok({"snapshots", "prepare", "work", chain.back()});
+  std::string cmd = Ok({"snapshots", "mounts", "/x", "work"});
+  ASSERT_GT(cmd.size(), 2u * static_cast<size_t>(::getpagesize())) << cmd;
+  auto up = cmd.find("upperdir=");
+  ASSERT_NE(up, std::string::npos) << cmd;
+  std::string upper = cmd.substr(up + 9, cmd.find(',', up) - up - 9);
+  { std::ofstream(upper + "/added") << "new"; }
+  // What overlay writes for a deleted lower file: a 0:0 character device.
+  ASSERT_EQ(::mknod((upper + "/only-5").c_str(), S_IFCHR | 0600, 0), 0);
+  auto d = C({"snapshots", "diff", "work"});
+  ASSERT_EQ(d.exit_code, 0) << d.err << d_->Log();
+  std::string layer = tmp_.path() + "/deep-diff.tgz";
+  { std::ofstream(layer) << d.out; }
+  auto t = Sh({"tar", "-tzf", layer});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_EQ(t.out, "added\n.wh.only-5\n");
+}
+
 class ThreeLayers : public SnapshotsIT, public ::testing::WithParamInterface<std::string> {
  protected:
   // A read-only view of `parent` on the snapshotter under test, mounted with

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+#include <climits>
 #include <fstream>
 
 #include "pkg/fs.h"
@@ -48,6 +50,82 @@ TEST(Mount, ProtoRoundTrip) {
   containerd::types::Mount p;
   ToProto(m, &p);
   EXPECT_EQ(FromProto(p), m);
+}
+
+TEST(Mount, CompactLowerdirsMakesThemRelativeToTheirCommonParent) {
+  auto c = CompactLowerdirs(
+      {"index=off", "workdir=/r/s/9/work", "upperdir=/r/s/9/fs", "lowerdir=/r/s/8/fs:/r/s/10/fs"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->dir, "/r/s");
+  EXPECT_EQ(c->options, (std::vector<std::string>{"index=off", "workdir=/r/s/9/work",
+                                                  "upperdir=/r/s/9/fs", "lowerdir=8/fs:10/fs"}));
+  // The parent of a path that is itself the common prefix.
+  c = CompactLowerdirs({"lowerdir=/a/b:/a/b/c"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->dir, "/a");
+  EXPECT_EQ(c->options[0], "lowerdir=b:b/c");
+  c = CompactLowerdirs({"lowerdir=/a/bc:/a/bd"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->dir, "/a");
+  EXPECT_EQ(c->options[0], "lowerdir=bc:bd");
+  c = CompactLowerdirs({"lowerdir=/x:/y"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->dir, "/");
+  EXPECT_EQ(c->options[0], "lowerdir=x:y");
+  c = CompactLowerdirs({"lowerdir=/only/one"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->dir, "/only");
+  EXPECT_EQ(c->options[0], "lowerdir=one");
+  EXPECT_FALSE(CompactLowerdirs({"upperdir=/a"}));
+  EXPECT_FALSE(CompactLowerdirs({"lowerdir=/a:rel"}));
+}
+
+// 150 lower layers under a long directory: the options are far over a page,
+// the mount still works, in the right layer order, and the process's
+// working directory does not move.
+TEST(Mount, OverlayWithOptionsLongerThanAPage) {
+  std::string t = "/tmp/mcd-mount-XXXXXX";
+  std::string root = ::mkdtemp(t.data());
+  std::string layers = root + "/a-rather-long-directory-name-for-the-layers-of-this-test";
+  std::string lower = "lowerdir=";
+  const int n = 150;
+  for (int i = n - 1; i >= 0; --i) {  // overlay lists the top layer first
+    std::string d = layers + "/" + std::to_string(i) + "/fs";
+    fs::MkdirAll(d, 0755);
+    { std::ofstream(d + "/top") << i; }
+    { std::ofstream(d + "/only-" + std::to_string(i)) << "x"; }
+    lower += d + (i ? ":" : "");
+  }
+  ASSERT_GT(lower.size(), 2u * static_cast<size_t>(::getpagesize()));
+  std::string upper = root + "/upper", work = root + "/work";
+  fs::MkdirAll(upper, 0755);
+  fs::MkdirAll(work, 0711);
+  char before[PATH_MAX];
+  ASSERT_NE(::getcwd(before, sizeof before), nullptr);
+  {
+    TempMount tm({Mount("overlay", "overlay",
+                        {"index=off", "workdir=" + work, "upperdir=" + upper, lower})});
+    EXPECT_TRUE(IsMountPoint(tm.path()));
+    EXPECT_EQ(fs::ReadFile(tm.path() + "/top"), std::to_string(n - 1));
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(fs::Exists(tm.path() + "/only-" + std::to_string(i)));
+    { std::ofstream(tm.path() + "/written") << "w"; }
+  }
+  EXPECT_EQ(fs::ReadFile(upper + "/written"), "w");
+  char after[PATH_MAX];
+  ASSERT_NE(::getcwd(after, sizeof after), nullptr);
+  EXPECT_STREQ(before, after);
+  // Past what even relative paths fit in, the error says so.
+  std::string huge = "lowerdir=";
+  for (int i = 0; i < 300; ++i) {
+    huge += (i ? ":" : "") + layers + "/layer-with-a-long-name-" + std::to_string(i);
+  }
+  try {
+    TempMount tm({Mount("overlay", "overlay", {huge})});
+    ADD_FAILURE() << "mounted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("mount options too long"), std::string::npos) << e.what();
+  }
+  fs::RemoveAll(root);
 }
 
 }  // namespace
