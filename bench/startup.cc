@@ -4,9 +4,11 @@
 // on a fresh root each time (the command may use {n} for the run index).
 //   bench_startup <socket> <runs> -- <daemon> <args...>
 #include <grpcpp/grpcpp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,15 +74,24 @@ int main(int argc, char** argv) {
       int devnull = ::open("/dev/null", O_WRONLY);
       ::dup2(devnull, 1);
       ::dup2(devnull, 2);
-      ::execv(av[0], av.data());
+      ::execvp(av[0], av.data());
       ::_exit(127);
     }
-    // Wait for the socket file, then for the listener to accept.
+    // Wait for the socket file (or the daemon's death), then for the
+    // listener to accept.
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     char buf[4096];
     while (!std::filesystem::exists(sock)) {
+      pollfd fds[2] = {{in, POLLIN, 0}, {pidfd, POLLIN, 0}};
+      ::poll(fds, 2, -1);
+      if (fds[1].revents != 0) {
+        std::fprintf(stderr, "%s exited before serving\n", args[0].c_str());
+        return 1;
+      }
       if (::read(in, buf, sizeof(buf)) <= 0) break;
     }
     ::close(in);
+    ::close(pidfd);
     while (!Accepts(sock)) std::this_thread::yield();
     auto stub = containerd::services::version::v1::Version::NewStub(
         grpc::CreateChannel("unix://" + sock, grpc::InsecureChannelCredentials()));

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+#include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <climits>
@@ -48,6 +49,13 @@ mcd::daemon::Config Load(const Flags& f, bool allow_missing_default) {
   if (!f.state.empty()) cfg.state = f.state;
   if (!f.address.empty()) cfg.grpc.address = f.address;
   if (!f.log_level.empty()) cfg.debug.level = f.log_level;
+  // Shims run in their bundle directory and get these paths, so relative
+  // ones are resolved here, once, against the daemon's working directory.
+  for (std::string* p : {&cfg.root, &cfg.state, &cfg.grpc.address, &cfg.ttrpc.address}) {
+    if (!p->empty() && p->front() != '/' && p->front() != '@' && !p->starts_with("unix://")) {
+      *p = std::filesystem::absolute(*p).string();
+    }
+  }
   mcd::log::Level level;
   if (!mcd::log::ParseLevel(cfg.debug.level, &level)) {
     throw mcd::errdefs::InvalidArgument("unknown log level " + cfg.debug.level);

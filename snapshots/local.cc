@@ -58,19 +58,27 @@ LocalSnapshotter::LocalSnapshotter(std::string name, std::string root)
     : name_(std::move(name)), root_(std::move(root)) {
   fs::MkdirAll(root_, 0700);
   fs::MkdirAll(root_ + "/snapshots", 0700);
-  db_ = metadata::DB::Open(root_ + "/metadata.db");
-  // Directories left by a crash between creating and recording a snapshot.
-  Cleanup();
+  db_ = std::async(std::launch::async, [dir = root_ + "/metadata.db"] {
+          return metadata::DB::Open(dir);
+        }).share();
+  // Directories left by a crash between creating and recording a snapshot
+  // are removed by Cleanup, which the start-up garbage collection runs.
 }
 
 LocalSnapshotter::~LocalSnapshotter() = default;
 
 void LocalSnapshotter::Close() {
-  if (db_) db_->Close();
+  if (db_.valid()) {
+    try {
+      Db().Close();
+    } catch (const std::exception&) {
+      // It never opened: nothing to close.
+    }
+  }
 }
 
 std::optional<records::BackendSnapshot> LocalSnapshotter::Get(const std::string& key) const {
-  auto v = db_->Get(RecordKey(key));
+  auto v = Db().Get(RecordKey(key));
   if (!v) return std::nullopt;
   return Parse(*v);
 }
@@ -109,7 +117,7 @@ Info LocalSnapshotter::Stat(const std::string& key) {
 
 Info LocalSnapshotter::Update(const Info& info, const std::vector<std::string>& fieldpaths) {
   std::lock_guard lk(mu_);
-  return db_->UpdateR<Info>([&](metadata::Txn& t) {
+  return Db().UpdateR<Info>([&](metadata::Txn& t) {
     auto r = TxnGet(t, info.name);
     if (!r) throw errdefs::NotFound(fmt::format("snapshot {}", info.name));
     if (fieldpaths.empty()) {
@@ -186,7 +194,7 @@ std::vector<mount::Mount> LocalSnapshotter::Create(Kind kind, const std::string&
     }
   }
   uint64_t id = 1;
-  if (auto v = db_->Get(kSeqKey)) id = std::stoull(*v) + 1;
+  if (auto v = Db().Get(kSeqKey)) id = std::stoull(*v) + 1;
   r.set_id(id);
   r.set_kind(static_cast<int>(kind));
   r.set_parent(parent);
@@ -214,7 +222,7 @@ std::vector<mount::Mount> LocalSnapshotter::Create(Kind kind, const std::string&
     throw;
   }
   try {
-    db_->Update([&](metadata::Txn& t) {
+    Db().Update([&](metadata::Txn& t) {
       t.Put(kSeqKey, std::to_string(id));
       TxnPut(t, key, r);
       if (!parent.empty()) {
@@ -245,7 +253,7 @@ void LocalSnapshotter::Commit(const std::string& name, const std::string& key,
         fmt::format("failed to commit snapshot: snapshot {:?} is not active", key));
   }
   Usage u = DiskUsage(UsageDir(std::to_string(r->id())));
-  db_->Update([&](metadata::Txn& t) {
+  Db().Update([&](metadata::Txn& t) {
     records::BackendSnapshot c = *r;
     c.set_kind(static_cast<int>(Kind::kCommitted));
     c.mutable_labels()->clear();
@@ -274,7 +282,7 @@ void LocalSnapshotter::Commit(const std::string& name, const std::string& key,
 void LocalSnapshotter::Remove(const std::string& key) {
   std::lock_guard lk(mu_);
   std::string id;
-  db_->Update([&](metadata::Txn& t) {
+  Db().Update([&](metadata::Txn& t) {
     auto r = TxnGet(t, key);
     if (!r) throw errdefs::NotFound(fmt::format("failed to remove: snapshot {}", key));
     if (r->children_size() > 0) {
@@ -300,7 +308,7 @@ void LocalSnapshotter::Remove(const std::string& key) {
 void LocalSnapshotter::Walk(const std::function<bool(const Info&)>& fn,
                             const filters::Filter& filter) {
   std::vector<Info> infos;
-  db_->Scan(kRecordPrefix, [&](std::string_view k, std::string_view v) {
+  Db().Scan(kRecordPrefix, [&](std::string_view k, std::string_view v) {
     infos.push_back(ToInfo(std::string(k.substr(kRecordPrefix.size())), Parse(v)));
     return true;
   });
@@ -313,7 +321,7 @@ void LocalSnapshotter::Walk(const std::function<bool(const Info&)>& fn,
 void LocalSnapshotter::Cleanup() {
   std::lock_guard lk(mu_);
   std::set<std::string> ids;
-  db_->Scan(kRecordPrefix, [&](std::string_view, std::string_view v) {
+  Db().Scan(kRecordPrefix, [&](std::string_view, std::string_view v) {
     ids.insert(std::to_string(Parse(v).id()));
     return true;
   });

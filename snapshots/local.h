@@ -4,6 +4,7 @@
 // containerd's per-snapshotter metadata.db), one directory per snapshot at
 // <root>/snapshots/<id>. Subclasses say how a directory is prepared and
 // mounted.
+#include <future>
 #include <memory>
 #include <mutex>
 
@@ -62,7 +63,11 @@ class LocalSnapshotter : public Snapshotter {
 
   std::string name_;
   std::string root_;
-  std::shared_ptr<metadata::DB> db_;
+  // The records database, opened in the background: opening is mostly
+  // fsyncs, so it overlaps with the other plugins' start-up. Db() waits for
+  // it and rethrows an open failure.
+  metadata::DB& Db() const { return *db_.get(); }
+  std::shared_future<std::shared_ptr<metadata::DB>> db_;
   std::mutex mu_;  // serialises changes: directory work and record writes go together
 };
 
