@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,8 +53,7 @@ Result Run(const Options& opts) {
   if (exe.empty())
     throw errdefs::NotFound("executable file " + opts.argv[0] + " not found in $PATH");
 
-  // Everything exec needs is built before fork: the child only makes
-  // async-signal-safe calls.
+  // Everything exec needs is built before the spawn.
   std::vector<char*> argv;
   for (const auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -67,24 +67,54 @@ Result Run(const Options& opts) {
   MakePipe(&out_r, &out_w);
   if (!opts.merge_stderr) MakePipe(&err_r, &err_w);
 
-  pid_t pid = ::fork();
-  if (pid < 0) throw errdefs::FromErrno(errno, "fork");
-  if (pid == 0) {
-    if (opts.new_process_group) ::setpgid(0, 0);
-    if (!opts.cwd.empty() && ::chdir(opts.cwd.c_str()) != 0) ::_exit(127);
-    ::dup2(in_r.get(), 0);
-    ::dup2(out_w.get(), 1);
-    ::dup2(opts.merge_stderr ? out_w.get() : err_w.get(), 2);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Nothing but stdio crosses exec: a long-lived child (a shim) holding an
-    // inherited listening socket would make a restarted daemon think the
-    // socket is still served.
-    ::close_range(3, ~0U, 0);
-    ::execve(exe.c_str(), argv.data(), envp.data());
-    ::_exit(127);
+  // posix_spawn, not fork: glibc spawns with CLONE_VM|CLONE_VFORK, so the
+  // daemon's page tables are not copied and its threads take no
+  // copy-on-write faults afterwards (a fork of a 30 MB, 25-thread daemon
+  // costs milliseconds on every shim start).
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  if (int rc = ::posix_spawn_file_actions_init(&fa); rc != 0)
+    throw errdefs::FromErrno(rc, "posix_spawn_file_actions_init");
+  struct FaGuard {
+    posix_spawn_file_actions_t* fa;
+    ~FaGuard() { ::posix_spawn_file_actions_destroy(fa); }
+  } fa_guard{&fa};
+  if (int rc = ::posix_spawnattr_init(&attr); rc != 0)
+    throw errdefs::FromErrno(rc, "posix_spawnattr_init");
+  struct AttrGuard {
+    posix_spawnattr_t* attr;
+    ~AttrGuard() { ::posix_spawnattr_destroy(attr); }
+  } attr_guard{&attr};
+
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  ::posix_spawnattr_setsigmask(&attr, &none);
+  // Handlers the daemon installed must not survive into the child.
+  ::posix_spawnattr_setsigdefault(&attr, &all);
+  if (opts.new_process_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    ::posix_spawnattr_setpgroup(&attr, 0);
   }
+  ::posix_spawnattr_setflags(&attr, flags);
+  auto check = [](int rc, const char* what) {
+    if (rc != 0) throw errdefs::FromErrno(rc, what);
+  };
+  if (!opts.cwd.empty())
+    check(::posix_spawn_file_actions_addchdir_np(&fa, opts.cwd.c_str()), "spawn chdir");
+  check(::posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0), "spawn dup2");
+  check(::posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1), "spawn dup2");
+  check(::posix_spawn_file_actions_adddup2(&fa, opts.merge_stderr ? out_w.get() : err_w.get(), 2),
+        "spawn dup2");
+  // Nothing but stdio crosses exec: a long-lived child (a shim) holding an
+  // inherited listening socket would make a restarted daemon think the
+  // socket is still served.
+  check(::posix_spawn_file_actions_addclosefrom_np(&fa, 3), "spawn closefrom");
+
+  pid_t pid = -1;
+  if (int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, argv.data(), envp.data()); rc != 0)
+    throw errdefs::FromErrno(rc, "start " + exe + (opts.cwd.empty() ? "" : " in " + opts.cwd));
   in_r.reset();
   out_w.reset();
   err_w.reset();
