@@ -1,9 +1,14 @@
 #include "ttrpc/client.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <cerrno>
 #include <future>
+#include <system_error>
 #include <unordered_map>
 
 #include "mcd/ttrpc.pb.h"
@@ -256,6 +261,34 @@ class ClientImpl : public Client {
   std::shared_ptr<ClientChannel> ch_;
 };
 
+// A unix socket connect completes or fails at once unless the listener's
+// backlog is full: try it on the caller's thread, sparing the hand-off to an
+// io thread and back (two wake-ups, about a millisecond per dial on a small
+// VM). False, with the socket closed again, when it would have to wait.
+bool ConnectNow(Channel::Socket& sock, const std::string& path, const std::string& address) {
+  asio::local::stream_protocol::endpoint ep(path);
+  boost::system::error_code ec;
+  if (sock.open(ep.protocol(), ec))
+    throw errdefs::Error(errdefs::Code::kUnavailable,
+                         "ttrpc: dial " + address + ": " + ec.message());
+  const int fd = sock.native_handle();
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    sock.close(ec);
+    return false;
+  }
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(ep.data()),
+                static_cast<socklen_t>(ep.size())) == 0) {
+    ::fcntl(fd, F_SETFL, flags);  // asio keeps its own account of blocking modes
+    return true;
+  }
+  const int err = errno;
+  sock.close(ec);
+  if (err == EAGAIN || err == EINPROGRESS) return false;
+  throw errdefs::Error(errdefs::Code::kUnavailable,
+                       "ttrpc: dial " + address + ": " + std::system_category().message(err));
+}
+
 }  // namespace
 
 std::shared_ptr<Client> Client::Connect(const std::string& address,
@@ -263,6 +296,11 @@ std::shared_ptr<Client> Client::Connect(const std::string& address,
   const std::string path = SocketPath(address);
   auto strand = asio::make_strand(Io());
   auto sock = std::make_shared<Channel::Socket>(strand);
+  if (ConnectNow(*sock, path, address)) {
+    auto ch = std::make_shared<ClientChannel>(std::move(*sock));
+    asio::post(ch->executor(), [ch] { ch->StartReading(); });
+    return std::make_shared<ClientImpl>(std::move(ch));
+  }
   auto result = std::make_shared<std::promise<boost::system::error_code>>();
   auto fut = result->get_future();
   asio::post(strand, [sock, result, path] {
