@@ -139,7 +139,8 @@ TEST_P(Lifecycle, DetachedTask) {
 
   r = Ctr(d(), {"task", "kill", "-s", "SIGKILL", id});
   EXPECT_EQ(r.exit_code, 0) << Out(r);
-  ASSERT_TRUE(events.WaitFor({"/tasks/exit", id})) << events.seen();
+  // The init process's exit ("id" is the task's), not the exec's above.
+  ASSERT_TRUE(events.WaitFor({"/tasks/exit", "\"id\":\"" + id + "\""})) << events.seen();
   r = Ctr(d(), {"task", "ls"});
   EXPECT_TRUE(std::regex_search(r.out, std::regex(id + "\\s+" + pid + "\\s+STOPPED"))) << r.out;
   r = Ctr(d(), {"task", "rm", id});
