@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -30,15 +31,18 @@ void Mkdir(const std::string& p, mode_t mode) {
   if (::chmod(p.c_str(), mode) != 0) throw errdefs::FromErrno(errno, "chmod " + p);
 }
 
-// Rename to ".<name>" then remove, so a crash mid-way leaves a hidden dir
-// that the start-up walk skips instead of a half bundle.
-void AtomicDelete(const std::string& path) {
-  std::string hidden = Dir(path) + "/." + Base(path);
+// Renames to a unique ".<name>.<n>" (a previous delete of the same id may
+// still be removing its own hidden tree) so a crash mid-way leaves a hidden
+// dir that the start-up walk removes instead of a half bundle. Returns the
+// hidden path, empty when `path` did not exist.
+std::string Hide(const std::string& path) {
+  static std::atomic<uint64_t> seq{0};
+  std::string hidden = Dir(path) + "/." + Base(path) + "." + std::to_string(++seq);
   if (::rename(path.c_str(), hidden.c_str()) != 0) {
-    if (errno == ENOENT) return;
+    if (errno == ENOENT) return "";
     throw errdefs::FromErrno(errno, "rename " + path);
   }
-  fs::RemoveAll(hidden);
+  return hidden;
 }
 
 }  // namespace
@@ -127,16 +131,28 @@ Bundle Bundle::Load(const std::string& state, const std::string& ns, const std::
   return b;
 }
 
-void Bundle::Delete() const {
+Bundle::Retired Bundle::Retire() const {
   char buf[4096];
   ssize_t n = ::readlink(File("work").c_str(), buf, sizeof buf);
   std::string work = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
   std::string rootfs = File("rootfs");
   UnmountAll(rootfs);
+  // Still a mount point (EBUSY): stop before anything below it is removed.
   if (::rmdir(rootfs.c_str()) != 0 && errno != ENOENT)
     throw errdefs::FromErrno(errno, "failed to remove bundle rootfs");
-  AtomicDelete(path_);
-  if (!work.empty()) AtomicDelete(work);
+  Retired r;
+  r.bundle = Hide(path_);
+  if (!work.empty()) r.work = Hide(work);
+  return r;
+}
+
+void Bundle::Retired::Remove() const {
+  if (!bundle.empty()) fs::RemoveAll(bundle);
+  if (!work.empty()) fs::RemoveAll(work);
+}
+
+void Bundle::Delete() const {
+  Retire().Remove();
 }
 
 }  // namespace mcd::runtime

@@ -30,6 +30,16 @@ class Bundle {
   // half-removed bundle that looks live. Missing parts are fine.
   void Delete() const;
 
+  // Delete in two steps, for a caller that must not wait on the disk:
+  // Retire unmounts rootfs, removes the empty rootfs dir and renames the
+  // bundle and its work dir to unique hidden names, so the id is free again
+  // at once; Retired::Remove then removes the hidden trees.
+  struct Retired {
+    std::string bundle, work;  // hidden paths; empty when there was none
+    void Remove() const;
+  };
+  Retired Retire() const;
+
  private:
   std::string id_, ns_, path_;
 };

@@ -3,7 +3,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
-#include <latch>
+#include <cstdio>
 
 #include "events/exchange.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
@@ -95,12 +95,17 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
   const std::string& ns = ctx.Namespace();
   const std::string key = ns + "/" + id;
   {
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
     if (closing_) throw errdefs::Unavailable("runtime is shutting down");
     auto it = tasks_.find(ns);
     if ((it != tasks_.end() && it->second.count(id)) || creating_.count(key))
       throw errdefs::AlreadyExists("task " + id);
     creating_.insert(key);
+    // A deleted task of the same id may still be shutting its shim down: a
+    // new shim would find that one's socket (the address derives from the
+    // id) and hand it back. Wait for the Shutdown answer as containerd's
+    // Delete does.
+    cv_.wait_for(lk, 5s, [&] { return !retiring_.count(key) || closing_; });
   }
   // The lock is not held from here on: a shim may call back into the
   // daemon's API while it starts.
@@ -302,21 +307,9 @@ Exit TaskManager::Delete(const Context& ctx, const std::string& id) {
       throw errdefs::Error(e.code(), std::string("failed to delete task: ") + e.what());
     }
   }
-  if (!shim_gone) {
-    taskapi::ShutdownRequest sr;
-    sr.set_id(id);
-    google::protobuf::Empty empty;
-    try {
-      task->Call("Shutdown", sr, &empty, 3s);
-    } catch (const std::exception& e) {
-      if (task->connected())
-        log::Warn("failed to shutdown shim task and the shim might be leaked",
-                  {{"id", id}, {"error", e.what()}});
-    }
-  }
-  task->Close();
   if (shim_gone) {
     // The shim died under us: its `delete` command reports the exit.
+    task->Close();
     auto d = task->command().Delete();
     d.timeout = cfg_.delete_timeout;
     try {
@@ -328,15 +321,69 @@ Exit TaskManager::Delete(const Context& ctx, const std::string& id) {
     } catch (const std::exception&) {
       exit = Exit{0, 255, std::chrono::system_clock::now()};
     }
+    try {
+      task->bundle().Delete();
+    } catch (const std::exception& e) {
+      log::Error("failed to delete bundle", {{"id", id}, {"error", e.what()}});
+    }
+    Erase(ns, id, task.get());
+    task->SetStopped(exit);
+    return exit;
   }
+  // The shim deleted the process and unmounted the rootfs. What the caller
+  // must see is done here: rootfs unmounted, the id free again. The shim's
+  // shutdown and the bundle's files are not its wait.
+  Bundle::Retired files;
   try {
-    task->bundle().Delete();
+    files = task->bundle().Retire();
   } catch (const std::exception& e) {
     log::Error("failed to delete bundle", {{"id", id}, {"error", e.what()}});
   }
+  {
+    std::lock_guard lk(mu_);
+    retiring_.insert(ns + "/" + id);
+  }
   Erase(ns, id, task.get());
   task->SetStopped(exit);
+  Retire(task, std::move(files));
   return exit;
+}
+
+void TaskManager::Retire(std::shared_ptr<Task> t, Bundle::Retired files) {
+  {
+    std::lock_guard lk(mu_);
+    ++cleanups_;
+  }
+  // Blocking calls: never on the io threads.
+  std::thread([self = shared_from_this(), t = std::move(t), files = std::move(files)] {
+    taskapi::ShutdownRequest sr;
+    sr.set_id(t->id());
+    google::protobuf::Empty empty;
+    try {
+      t->Call("Shutdown", sr, &empty, 3s);
+    } catch (const std::exception& e) {
+      if (t->connected())
+        log::Warn("failed to shutdown shim task and the shim might be leaked",
+                  {{"id", t->id()}, {"error", e.what()}});
+    }
+    t->Close();
+    {
+      std::lock_guard lk(self->mu_);
+      auto it = self->retiring_.find(t->ns() + "/" + t->id());
+      if (it != self->retiring_.end()) self->retiring_.erase(it);
+    }
+    self->cv_.notify_all();
+    try {
+      files.Remove();
+    } catch (const std::exception& e) {
+      log::Error("failed to delete bundle", {{"id", t->id()}, {"error", e.what()}});
+    }
+    {
+      std::lock_guard lk(self->mu_);
+      --self->cleanups_;
+    }
+    self->cv_.notify_all();
+  }).detach();
 }
 
 // ---------------------------------------------------------------- shim loss
@@ -444,19 +491,23 @@ std::shared_ptr<Task> TaskManager::Connect(const Bundle& b, const ShimCommand& c
 }
 
 void TaskManager::Load() {
+  const auto started = std::chrono::steady_clock::now();
   struct Candidate {
-    std::shared_ptr<Task> task;
+    Bundle bundle;
+    ShimCommand cmd;
+    std::string address;
+    std::shared_ptr<Task> task;  // set once dialled
     std::string error;
     bool ok = false;
   };
-  std::vector<std::shared_ptr<Candidate>> live;
+  std::vector<std::shared_ptr<Candidate>> found;
   std::vector<Dead> dead;
 
   for (const auto& ns : SubDirs(cfg_.state)) {
     if (ns.empty() || ns[0] == '.') continue;
     std::string nsdir = cfg_.state + "/" + ns;
     for (const auto& id : SubDirs(nsdir)) {
-      // ".<id>": an atomic delete interrupted by a crash; finish it.
+      // ".<id>...": a delete interrupted by a crash; finish it.
       if (id[0] == '.') {
         fs::RemoveAll(nsdir + "/" + id);
         continue;
@@ -482,27 +533,41 @@ void TaskManager::Load() {
         continue;
       }
       ShimCommand cmd = Command(b, binary);
-      std::string address;
       try {
-        address = ParseAddress(ReadAddress(b.path()));
-        auto c = std::make_shared<Candidate>();
-        c->task = Connect(b, cmd, binary, address);
-        live.push_back(c);
+        found.push_back(std::make_shared<Candidate>(
+            Candidate{b, cmd, ParseAddress(ReadAddress(b.path())), nullptr, "", false}));
       } catch (const std::exception& e) {
-        // Refused or missing socket: the shim is gone, fail fast.
         log::Info("shim not reachable", {{"id", id}, {"namespace", ns}, {"error", e.what()}});
         dead.push_back(Dead{b, cmd, nullptr});
       }
     }
   }
 
-  // Ask every reachable shim at once; each answer or timeout counts down.
-  std::latch done(static_cast<std::ptrdiff_t>(live.size()));
-  for (auto& c : live) {
+  // Every shim at once: dial (a unix socket connect answers at once: refused
+  // or missing means dead, fail fast) and send Connect straight away, so a
+  // shim wakes once and N shims cost about one round trip, each bounded by
+  // connect_timeout.
+  struct Pending {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t n = 0;
+  };
+  auto pending = std::make_shared<Pending>();
+  for (auto& c : found) {
+    try {
+      c->task = Connect(c->bundle, c->cmd, c->cmd.binary, c->address);
+    } catch (const std::exception& e) {
+      c->error = e.what();
+      continue;
+    }
     taskapi::ConnectRequest req;
     req.set_id(c->task->id());
+    {
+      std::lock_guard lk(pending->mu);
+      ++pending->n;
+    }
     c->task->AsyncCall("Connect", req, cfg_.connect_timeout,
-                       [c, &done](std::exception_ptr err, std::string payload) {
+                       [c, pending](std::exception_ptr err, std::string payload) {
                          taskapi::ConnectResponse resp;
                          if (err) {
                            try {
@@ -516,22 +581,30 @@ void TaskManager::Load() {
                          } else {
                            c->error = "malformed connect response";
                          }
-                         done.count_down();
+                         std::lock_guard lk(pending->mu);
+                         if (--pending->n == 0) pending->cv.notify_all();
                        });
   }
-  done.wait();
+  {
+    std::unique_lock lk(pending->mu);
+    pending->cv.wait(lk, [&] { return pending->n == 0; });
+  }
 
   std::vector<std::shared_ptr<Task>> watch;
   {
     std::lock_guard lk(mu_);
-    for (auto& c : live) {
+    for (auto& c : found) {
       if (c->ok) {
         tasks_[c->task->ns()][c->task->id()] = c->task;
         watch.push_back(c->task);
+      } else if (!c->task) {
+        log::Info("shim not reachable",
+                  {{"id", c->bundle.id()}, {"namespace", c->bundle.ns()}, {"error", c->error}});
+        dead.push_back(Dead{c->bundle, c->cmd, nullptr});
       } else {
         log::Warn("shim not responding", {{"id", c->task->id()}, {"error", c->error}});
         c->task->Close();
-        dead.push_back(Dead{c->task->bundle(), c->task->command(), nullptr});
+        dead.push_back(Dead{c->bundle, c->cmd, nullptr});
       }
     }
   }
@@ -554,8 +627,14 @@ void TaskManager::Load() {
     d.task = t;
     dead_.push_back(std::move(d));
   }
-  log::Info("runtime tasks loaded",
-            {{"live", std::to_string(watch.size())}, {"dead", std::to_string(dead_.size())}});
+  // One line for users timing a restart: walk, dial and Connect of every
+  // shim (dead ones are cleaned up after, once the daemon serves).
+  char msg[96];
+  std::snprintf(
+      msg, sizeof msg, "reconnected %zu shims in %.1f ms", watch.size(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count());
+  log::Info(msg, {{"dead", std::to_string(dead_.size())}});
 }
 
 void TaskManager::Serving() {

@@ -68,11 +68,14 @@ class TaskManager : public plugin::Instance, public std::enable_shared_from_this
   std::shared_ptr<Task> Get(const std::string& ns, const std::string& id) const;
   // Every task of a namespace; empty ns: of all namespaces.
   std::vector<std::shared_ptr<Task>> List(const std::string& ns) const;
-  // Deletes the task's init process, shuts the shim down, removes the bundle.
+  // Deletes the task's init process and frees the id (rootfs unmounted,
+  // bundle renamed away); the shim's shutdown and the removal of the bundle's
+  // files finish in the background: the caller has its exit at once.
   Exit Delete(const Context& ctx, const std::string& id);
 
   bool HasTasks(const std::string& ns) const;
-  // Number of dead-shim cleanups still running (tests, benchmarks).
+  // Number of dead-shim cleanups and delete tails still running (tests,
+  // benchmarks).
   size_t PendingCleanups() const;
 
  private:
@@ -89,6 +92,8 @@ class TaskManager : public plugin::Instance, public std::enable_shared_from_this
   void OnShimLost(const std::shared_ptr<Task>& t);
   void Spawn(Dead d);
   void Cleanup(Dead d);
+  // Background end of a Delete: shim Shutdown, close, remove the hidden bundle.
+  void Retire(std::shared_ptr<Task> t, Bundle::Retired files);
   void Erase(const std::string& ns, const std::string& id, const Task* t);
 
   ManagerConfig cfg_;
@@ -98,8 +103,9 @@ class TaskManager : public plugin::Instance, public std::enable_shared_from_this
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, std::map<std::string, std::shared_ptr<Task>>> tasks_;
-  std::set<std::string> creating_;  // "<ns>/<id>" reserved by a Create in flight
-  std::vector<Dead> dead_;          // found at Load, cleaned at Serving
+  std::set<std::string> creating_;       // "<ns>/<id>" reserved by a Create in flight
+  std::multiset<std::string> retiring_;  // "<ns>/<id>" whose deleted shim is shutting down
+  std::vector<Dead> dead_;               // found at Load, cleaned at Serving
   bool serving_ = false;
   bool closing_ = false;
   size_t cleanups_ = 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -163,6 +164,29 @@ TEST_F(ManagerTest, CreateStartWaitDelete) {
   EXPECT_THROW(m->Get("default", "t1"), errdefs::Error);
 }
 
+// Delete answers once the shim deleted the process and the rootfs is
+// unmounted; the shim's shutdown and the bundle's files finish in the
+// background. The id is free at once (a new shim for it waits for the old
+// one's shutdown: same socket address), and Close waits for the rest.
+TEST_F(ManagerTest, DeleteFreesTheIdAtOnce) {
+  auto m = NewManager();
+  Context ctx = MakeContext("default");
+  for (int round = 0; round < 3; ++round) {
+    auto t = m->Create(ctx, "again", Opts({"true"}));
+    Start(*t);
+    EXPECT_EQ(WaitExit(*t), 0u);
+    EXPECT_EQ(m->Delete(ctx, "again").status, 0u);
+    EXPECT_FALSE(fs::Exists(cfg_.state + "/default/again"));
+    EXPECT_FALSE(fs::Exists(cfg_.root + "/default/again"));
+    EXPECT_FALSE(m->HasTasks("default"));
+    EXPECT_THROW(m->Get("default", "again"), errdefs::Error);
+  }
+  m->Close();
+  EXPECT_EQ(m->PendingCleanups(), 0u);
+  EXPECT_TRUE(std::filesystem::is_empty(cfg_.state + "/default"));
+  EXPECT_TRUE(std::filesystem::is_empty(cfg_.root + "/default"));
+}
+
 TEST_F(ManagerTest, BadRuntimeAndBadSpecLeaveNothing) {
   auto m = NewManager();
   Context ctx = MakeContext("default");
@@ -187,7 +211,7 @@ TEST_F(ManagerTest, BadRuntimeAndBadSpecLeaveNothing) {
     m->Delete(ctx, "t3");
   } catch (...) {
   }
-  EXPECT_TRUE(itest::rt::ProcessesMentioning("-address " + cfg_.grpc_address + " ").empty());
+  EXPECT_TRUE(itest::rt::AwaitExit("-address " + cfg_.grpc_address + " ").empty());
   EXPECT_FALSE(fs::Exists(cfg_.state + "/default/t2"));
   EXPECT_FALSE(fs::Exists(cfg_.state + "/default/t3"));
 }

@@ -4,12 +4,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "pkg/fd.h"
 #include "pkg/fs.h"
 
 namespace mcd::itest::rt {
@@ -95,16 +98,19 @@ std::vector<pid_t> ShimPids(const Daemon& d, const std::string& id) {
   return out;
 }
 
-std::vector<std::string> Leftovers(const Daemon& d) {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int MillisLeft(Clock::time_point deadline) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return ms < 0 ? 0 : static_cast<int>(ms);
+}
+
+// "<base>/<ns>/<entry>" under the runtime's state and root dirs: bundles,
+// work dirs and hidden ones being removed.
+std::vector<std::string> TaskEntries(const Daemon& d, std::vector<std::string>* ns_dirs = nullptr) {
   std::vector<std::string> out;
-  for (pid_t p : ProcessesMentioning("-address " + d.socket() + " ", d.pid()))
-    out.push_back("shim process " + std::to_string(p));
-  std::ifstream mi("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mi, line)) {
-    if (line.find(d.state() + "/io.containerd.runtime.v2.task") != std::string::npos)
-      out.push_back("mount: " + line);
-  }
   for (const char* base :
        {"/state/io.containerd.runtime.v2.task", "/root/io.containerd.runtime.v2.task"}) {
     std::string dir = d.root().substr(0, d.root().rfind('/')) + base;
@@ -115,14 +121,65 @@ std::vector<std::string> Leftovers(const Daemon& d) {
       if (n == "." || n == "..") continue;
       DIR* td = ::opendir((dir + "/" + n).c_str());
       if (!td) continue;
+      if (ns_dirs) ns_dirs->push_back(dir + "/" + n);
       while (dirent* t = ::readdir(td)) {
         std::string id = t->d_name;
-        if (id != "." && id != "..") out.push_back("task dir " + dir + "/" + n + "/" + id);
+        if (id != "." && id != "..") out.push_back(dir + "/" + n + "/" + id);
       }
       ::closedir(td);
     }
     ::closedir(nsd);
   }
+  return out;
+}
+
+// Until no task entry is left or the deadline: inotify wakes on removals.
+void AwaitNoTaskEntries(const Daemon& d, Clock::time_point deadline) {
+  for (;;) {
+    UniqueFd ino(::inotify_init1(IN_CLOEXEC));
+    if (!ino) return;
+    std::vector<std::string> ns_dirs;
+    TaskEntries(d, &ns_dirs);
+    for (const auto& dir : ns_dirs)
+      ::inotify_add_watch(ino.get(), dir.c_str(), IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF);
+    // Checked after the watches are set: no removal goes unnoticed.
+    if (TaskEntries(d).empty() || MillisLeft(deadline) == 0) return;
+    pollfd pfd{ino.get(), POLLIN, 0};
+    ::poll(&pfd, 1, MillisLeft(deadline));
+  }
+}
+
+}  // namespace
+
+std::vector<pid_t> AwaitExit(const std::string& needle, pid_t except,
+                             std::chrono::seconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (pid_t p : ProcessesMentioning(needle, except)) {
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, p, 0)));
+    if (!pidfd) continue;  // gone already
+    pollfd pfd{pidfd.get(), POLLIN, 0};
+    ::poll(&pfd, 1, MillisLeft(deadline));
+  }
+  return ProcessesMentioning(needle, except);
+}
+
+std::vector<std::string> Leftovers(const Daemon& d) {
+  // A task Delete answers once the shim deleted the process and the rootfs
+  // is unmounted; the shim's exit and the removal of the bundle's files
+  // follow in the background. They get a bounded time, woken by the kernel
+  // (pidfd, inotify), before anything counts as left behind.
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  std::vector<std::string> out;
+  for (pid_t p : AwaitExit("-address " + d.socket() + " ", d.pid(), std::chrono::seconds(20)))
+    out.push_back("shim process " + std::to_string(p));
+  std::ifstream mi("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mi, line)) {
+    if (line.find(d.state() + "/io.containerd.runtime.v2.task") != std::string::npos)
+      out.push_back("mount: " + line);
+  }
+  AwaitNoTaskEntries(d, deadline);
+  for (const auto& e : TaskEntries(d)) out.push_back("task dir " + e);
   return out;
 }
 

@@ -36,7 +36,13 @@ std::vector<pid_t> ProcessesMentioning(const std::string& needle, pid_t except =
 // Pids of the shim serving task `id` of this daemon.
 std::vector<pid_t> ShimPids(const Daemon& d, const std::string& id);
 
-// Everything a daemon's tasks may leave behind, described (empty = clean).
+// Waits (pidfd, no polling) up to `timeout` for the processes mentioning
+// `needle` to exit; returns those still running.
+std::vector<pid_t> AwaitExit(const std::string& needle, pid_t except = -1,
+                             std::chrono::seconds timeout = std::chrono::seconds(20));
+
+// Everything a daemon's tasks may leave behind, described (empty = clean),
+// once the background end of their deletes had a bounded time to finish.
 std::vector<std::string> Leftovers(const Daemon& d);
 
 // Runs argv with a pty as stdin/stdout via script(1); returns its output.

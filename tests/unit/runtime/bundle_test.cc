@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <vector>
 
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
@@ -26,6 +28,12 @@ class BundleTest : public ::testing::Test {
     struct stat st;
     EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
     return st.st_mode;
+  }
+  static std::vector<std::string> Entries(const std::string& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      out.push_back(e.path().filename());
+    return out;
   }
   std::string dir_, root_, state_;
 };
@@ -90,11 +98,28 @@ TEST_F(BundleTest, DeleteRemovesBundleAndWork) {
   fs::WriteFileAtomic(b.File("init.pid"), "1");
   fs::WriteFileAtomic(root_ + "/default/t1/state", "x");
   b.Delete();
-  EXPECT_FALSE(fs::Exists(b.path()));
-  EXPECT_FALSE(fs::Exists(state_ + "/default/.t1"));
-  EXPECT_FALSE(fs::Exists(root_ + "/default/t1"));
-  EXPECT_FALSE(fs::Exists(root_ + "/default/.t1"));
+  EXPECT_TRUE(Entries(state_ + "/default").empty());  // no hidden leftovers either
+  EXPECT_TRUE(Entries(root_ + "/default").empty());
   b.Delete();  // idempotent
+}
+
+TEST_F(BundleTest, RetireFreesTheIdAtOnceAndRemoveFinishes) {
+  Bundle b1 = Bundle::Create(root_, state_, "default", "t1", "{}");
+  fs::WriteFileAtomic(root_ + "/default/t1/state", "1");
+  Bundle::Retired r1 = b1.Retire();
+  EXPECT_FALSE(fs::Exists(b1.path()));
+  EXPECT_TRUE(fs::Exists(r1.bundle));
+  EXPECT_TRUE(fs::Exists(r1.work + "/state"));
+  // The same id again while the first is not removed yet: no collision,
+  // neither between the live bundles nor between the hidden ones.
+  Bundle b2 = Bundle::Create(root_, state_, "default", "t1", "{}");
+  Bundle::Retired r2 = b2.Retire();
+  EXPECT_NE(r1.bundle, r2.bundle);
+  EXPECT_NE(r1.work, r2.work);
+  r1.Remove();
+  r2.Remove();
+  EXPECT_TRUE(Entries(state_ + "/default").empty());
+  EXPECT_TRUE(Entries(root_ + "/default").empty());
 }
 
 TEST_F(BundleTest, DeleteUnmountsRootfs) {
