@@ -132,7 +132,7 @@ void DB::Update(const std::function<void(Txn&)>& fn) {
   if (t.batch_.GetWriteBatch()->Count() == 0) return;
   bool deletion = !t.no_garbage_ && t.batch_.GetWriteBatch()->HasDelete();
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = !t.no_sync_;
   Check(db_->Write(wo, t.batch_.GetWriteBatch()), "commit");
   mutations_.fetch_add(1);
   lk.unlock();

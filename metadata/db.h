@@ -48,10 +48,16 @@ class Txn {
   // blob, an aborted ingest): the collector is not triggered, as containerd
   // marks its database dirty only for real removals.
   void NoGarbage() { no_garbage_ = true; }
+  // This commit need not survive a power loss (the WAL is written but not
+  // synced): what it records is reconciled after a crash anyway (a removed
+  // backend snapshot's record comes back as an orphan collection removes).
+  // A later synced commit syncs it too.
+  void NoSync() { no_sync_ = true; }
 
  private:
   friend class DB;
   bool no_garbage_ = false;
+  bool no_sync_ = false;
   explicit Txn(rocksdb::DB* db) : db_(db), batch_(rocksdb::BytewiseComparator(), 0, true) {}
   rocksdb::DB* db_;
   rocksdb::WriteBatchWithIndex batch_;

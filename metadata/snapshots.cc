@@ -159,20 +159,55 @@ std::vector<mount::Mount> SnapshotStore::View(const Context& ctx, const std::str
   return Create(ctx, true, key, parent, labels);
 }
 
-std::string SnapshotStore::NextBackendKey(Txn& t, const std::string& ns, const std::string& key) {
-  // One sequence per namespace and snapshotter, as containerd's bucket
-  // sequence (backend keys show in errors: "default/4/v1"). It lives outside
-  // the namespace's keys so a deleted and recreated namespace never reuses
-  // a backend key whose snapshot collection has not removed yet.
-  std::string seq_key = "seq/snapshots/" + ns + "/" + name();
-  uint64_t n = 1;
-  if (auto v = t.Get(seq_key)) {
-    n = std::stoull(*v) + 1;
-  } else if (auto legacy = t.Get("seq/snapshots/" + name())) {
-    n = std::stoull(*legacy) + 1;  // databases from when the sequence was global
+// Backend keys are "<ns>/<n>/<key>" with one sequence per namespace and
+// snapshotter, as containerd's bucket sequence (they show in errors:
+// "default/4/v1"). Numbers are handed out from memory and the sequence is
+// persisted with the record that uses one (RecordSeq), so a new snapshot
+// costs no extra synced write. Invariant: the persisted sequence is at least
+// every recorded number. After a crash a number may be handed out again
+// whose backend snapshot survived without a record (an orphan): the backend
+// answers AlreadyExists and the next number is taken (WithBackendKey).
+// The sequence lives outside the namespace's keys so a deleted and recreated
+// namespace never reuses a key whose backend snapshot is not collected yet.
+std::string SnapshotStore::SeqKey(const std::string& ns) const {
+  return "seq/snapshots/" + ns + "/" + name();
+}
+
+SnapshotStore::BackendKey SnapshotStore::NextBackendKey(const std::string& ns,
+                                                        const std::string& key) {
+  std::lock_guard lk(seq_mu_);
+  auto it = seq_.find(ns);
+  if (it == seq_.end()) {
+    uint64_t n = 0;
+    if (auto v = db_->Get(SeqKey(ns))) {
+      n = std::stoull(*v);
+    } else if (auto legacy = db_->Get("seq/snapshots/" + name())) {
+      n = std::stoull(*legacy);  // databases from when the sequence was global
+    }
+    it = seq_.emplace(ns, n).first;
   }
-  t.Put(seq_key, std::to_string(n));
-  return fmt::format("{}/{}/{}", ns, n, key);
+  uint64_t n = ++it->second;
+  return {n, fmt::format("{}/{}/{}", ns, n, key)};
+}
+
+void SnapshotStore::RecordSeq(Txn& t, const std::string& ns, uint64_t n) {
+  std::string k = SeqKey(ns);
+  auto v = t.Get(k);
+  if (!v || std::stoull(*v) < n) t.Put(k, std::to_string(n));
+}
+
+template <class Fn>
+auto SnapshotStore::WithBackendKey(const std::string& ns, const std::string& key, BackendKey& bk,
+                                   const Fn& fn) {
+  for (int attempt = 0;; ++attempt) {
+    bk = NextBackendKey(ns, key);
+    try {
+      return fn(bk.key);
+    } catch (const errdefs::Error& e) {
+      if (e.code() != errdefs::Code::kAlreadyExists || attempt >= 64) throw;
+      log::Warn("backend snapshot key taken by an orphan, using the next", {{"key", bk.key}});
+    }
+  }
 }
 
 void SnapshotStore::AddLease(Txn& t, const Context& ctx, const std::string& key) {
@@ -208,18 +243,21 @@ std::vector<mount::Mount> SnapshotStore::Create(const Context& ctx, bool view,
       if (!p) throw errdefs::NotFound(fmt::format("parent snapshot {} does not exist", parent));
       bparent = p->backend_key();
     }
-    bkey = NextBackendKey(t, ns, key);
   });
   if (target_exists) {
     throw errdefs::AlreadyExists(fmt::format("target snapshot {:?}", target));
   }
 
   auto inherited = Inherited(labels);
-  std::vector<mount::Mount> mounts =
-      view ? backend_->View(bkey, bparent, inherited) : backend_->Prepare(bkey, bparent, inherited);
+  BackendKey bk;
+  std::vector<mount::Mount> mounts = WithBackendKey(ns, key, bk, [&](const std::string& k) {
+    return view ? backend_->View(k, bparent, inherited) : backend_->Prepare(k, bparent, inherited);
+  });
+  bkey = bk.key;
   try {
     db_->Update([&](Txn& t) {
       NamespaceStore::EnsureIn(t, ns);
+      RecordSeq(t, ns, bk.n);
       if (t.Get(Key(ns, key))) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", key));
       records::Snapshot r;
       r.set_backend_key(bkey);
@@ -256,20 +294,19 @@ void SnapshotStore::Commit(const Context& ctx, const std::string& name, const st
   std::shared_lock lk(gc_mu_);
   const std::string& ns = ctx.Namespace();
   ValidateLabels(Labels(labels.begin(), labels.end()));
-  records::Snapshot r;
-  std::string nbkey;
-  db_->Update([&](Txn& t) {
-    if (t.Get(Key(ns, name))) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", name));
-    auto a = TxnGet(t, Key(ns, key));
-    if (!a) throw errdefs::NotFound(NotExist(key));
-    r = *a;
-    nbkey = NextBackendKey(t, ns, name);
-  });
+  if (Get(ns, name)) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", name));
+  auto r = Get(ns, key);
+  if (!r) throw errdefs::NotFound(NotExist(key));
   // The backend commit is durable before the record moves: a crash in
   // between leaves a backend snapshot no record names, which collection
   // removes, and the active record, which its lease still holds.
-  backend_->Commit(nbkey, r.backend_key(), Inherited(labels));
+  BackendKey bk;
+  WithBackendKey(ns, name, bk, [&](const std::string& k) {
+    backend_->Commit(k, r->backend_key(), Inherited(labels));
+  });
+  const std::string& nbkey = bk.key;
   db_->Update([&](Txn& t) {
+    RecordSeq(t, ns, bk.n);
     if (t.Get(Key(ns, name))) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", name));
     auto a = TxnGet(t, Key(ns, key));
     if (!a) throw errdefs::NotFound(NotExist(key));

@@ -63,13 +63,25 @@ class SnapshotStore {
   snapshots::Info ToInfo(const std::string& key, const records::Snapshot& r);
   void AddLease(Txn& t, const Context& ctx, const std::string& key);
   void RemoveLease(Txn& t, const Context& ctx, const std::string& key);
-  std::string NextBackendKey(Txn& t, const std::string& ns, const std::string& key);
+  struct BackendKey {
+    uint64_t n = 0;
+    std::string key;  // "<ns>/<n>/<key>"
+  };
+  std::string SeqKey(const std::string& ns) const;
+  BackendKey NextBackendKey(const std::string& ns, const std::string& key);
+  void RecordSeq(Txn& t, const std::string& ns, uint64_t n);
+  // Runs fn(backend key) with fresh numbers until the backend does not
+  // answer AlreadyExists (an orphan left by a crash holds the key).
+  template <class Fn>
+  auto WithBackendKey(const std::string& ns, const std::string& key, BackendKey& bk, const Fn& fn);
 
   std::shared_ptr<DB> db_;
   std::shared_ptr<snapshots::Snapshotter> backend_;
   // Calls share it; backend collection takes it alone so it never sees a
   // backend snapshot whose record is not written yet.
   std::shared_mutex gc_mu_;
+  std::mutex seq_mu_;
+  std::map<std::string, uint64_t> seq_;  // namespace -> last number handed out
 };
 
 // Plugs every snapshotter's records into the database's garbage collector

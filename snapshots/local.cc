@@ -296,6 +296,10 @@ void LocalSnapshotter::Remove(const std::string& key) {
     }
     t.Delete(RecordKey(key));
     id = std::to_string(r->id());
+    // The metadata layer's record is gone already (synced): should this
+    // removal be lost to a power cut, the record comes back as an orphan
+    // that collection removes. One fsync less per Remove.
+    t.NoSync();
   });
   // The record is gone: a failure here leaves a directory Cleanup removes.
   try {
