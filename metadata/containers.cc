@@ -87,16 +87,6 @@ bool NamespaceHasContainers(Txn& t, const std::string& ns) {
   return t.HasPrefix(BucketPrefix(ns, kBucket));
 }
 
-// containerd wraps the parser's error once more with its class.
-filters::Filter ParseFilters(const std::vector<std::string>& texts) {
-  try {
-    return filters::ParseAll(texts);
-  } catch (const errdefs::Error& e) {
-    if (e.code() != errdefs::Code::kInvalidArgument) throw;
-    throw errdefs::InvalidArgument(e.what());
-  }
-}
-
 }  // namespace
 
 Container ContainerStore::Get(const std::string& ns, const std::string& id) const {
@@ -111,7 +101,7 @@ Container ContainerStore::Get(const std::string& ns, const std::string& id) cons
 
 std::vector<Container> ContainerStore::List(const std::string& ns,
                                             const std::vector<std::string>& filters) const {
-  auto filter = ParseFilters(filters);
+  auto filter = filters::ParseAllWrapped(filters);
   std::vector<Container> out;
   const std::string prefix = BucketPrefix(ns, kBucket);
   db_->Scan(prefix, [&](std::string_view k, std::string_view v) {

@@ -111,16 +111,6 @@ Image Parse(std::string name, std::string_view v) {
   return img;
 }
 
-// containerd wraps the parser's error once more with its class.
-filters::Filter ParseFilters(const std::vector<std::string>& texts) {
-  try {
-    return filters::ParseAll(texts);
-  } catch (const errdefs::Error& e) {
-    if (e.code() != errdefs::Code::kInvalidArgument) throw;
-    throw errdefs::InvalidArgument(e.what());
-  }
-}
-
 }  // namespace
 
 Image ImageStore::Get(const std::string& ns, const std::string& name) const {
@@ -131,7 +121,7 @@ Image ImageStore::Get(const std::string& ns, const std::string& name) const {
 
 std::vector<Image> ImageStore::List(const std::string& ns,
                                     const std::vector<std::string>& filters) const {
-  auto filter = ParseFilters(filters);
+  auto filter = filters::ParseAllWrapped(filters);
   std::vector<Image> out;
   const std::string prefix = BucketPrefix(ns, kBucket);
   db_->Scan(prefix, [&](std::string_view k, std::string_view v) {

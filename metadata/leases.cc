@@ -189,7 +189,7 @@ void Store::Delete(const std::string& ns, const std::string& id) {
 }
 
 std::vector<Lease> Store::List(const std::string& ns, const std::vector<std::string>& texts) {
-  auto filter = filters::ParseAll(texts);
+  auto filter = filters::ParseAllWrapped(texts);
   std::vector<Lease> out;
   std::string prefix = BucketPrefix(ns, "leases");
   db_->Scan(prefix, [&](std::string_view key, std::string_view value) {

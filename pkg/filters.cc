@@ -595,4 +595,13 @@ Filter ParseAll(const std::vector<std::string>& texts) {
   return Filter(any);
 }
 
+Filter ParseAllWrapped(const std::vector<std::string>& texts) {
+  try {
+    return ParseAll(texts);
+  } catch (const errdefs::Error& e) {
+    if (e.code() != errdefs::Code::kInvalidArgument) throw;
+    throw errdefs::InvalidArgument(e.what());
+  }
+}
+
 }  // namespace mcd::filters

@@ -35,5 +35,9 @@ class Filter {
 Filter Parse(std::string_view text);
 // containerd's ParseAll: each string is a filter, OR-ed; none matches all.
 Filter ParseAll(const std::vector<std::string>& texts);
+// ParseAll for containerd's metadata stores (containers, images, leases),
+// which wrap the parser's error once more with its class: the message ends
+// in "invalid argument: invalid argument", as clients see from containerd.
+Filter ParseAllWrapped(const std::vector<std::string>& texts);
 
 }  // namespace mcd::filters

@@ -11,7 +11,7 @@
 namespace mcd::services {
 
 // A grpc plugin instance: the service object the daemon registers.
-class GrpcService : public plugin::Instance {
+class GrpcService : public virtual plugin::Instance {
  public:
   virtual grpc::Service* service() = 0;
 };
@@ -23,6 +23,7 @@ Context ContextFrom(const grpc::ServerContextBase& sc);
 grpc::Status ToStatus(const std::exception& e);
 
 // Runs fn(ctx) and maps any exception to a gRPC status.
-grpc::Status Handle(const grpc::ServerContextBase* sc, const std::function<void(const Context&)>& fn);
+grpc::Status Handle(const grpc::ServerContextBase* sc,
+                    const std::function<void(const Context&)>& fn);
 
 }  // namespace mcd::services

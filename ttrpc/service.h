@@ -1,12 +1,12 @@
 #pragma once
-// A ttrpc plugin instance (type io.containerd.ttrpc.v1): registers its
-// methods on the daemon's ttrpc server.
+// A plugin instance, of any type, that serves on the daemon's ttrpc socket
+// (containerd's RegisterTTRPC): registers its methods on the server.
 #include "plugins/plugin.h"
 #include "ttrpc/server.h"
 
 namespace mcd::ttrpc {
 
-class TtrpcService : public plugin::Instance {
+class TtrpcService : public virtual plugin::Instance {
  public:
   virtual void RegisterOn(Server& server) = 0;
 };

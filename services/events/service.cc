@@ -1,15 +1,16 @@
 // grpc plugin "events": containerd.services.events.v1.Events over the
-// exchange. Publish and Forward are plain unary calls; Subscribe uses gRPC's
-// callback API so an open stream holds no thread: one reactor per subscriber,
-// woken by the exchange when its queue gets an event, writing one event at a
-// time (gRPC flow control paces it; the exchange's bounded queue absorbs the
-// rest or cuts the subscriber off).
+// exchange, and the ttrpc Events/Forward that shims call. Publish and Forward are plain unary
+// calls; Subscribe uses gRPC's callback API so an open stream holds no thread: one reactor per
+// subscriber, woken by the exchange when its queue gets an event, writing one event at a time (gRPC
+// flow control paces it; the exchange's bounded queue absorbs the rest or cuts the subscriber off).
 #include <mutex>
 
 #include "events/exchange.h"
 #include "github.com/containerd/containerd/api/services/events/v1/events.grpc.pb.h"
 #include "pkg/log.h"
+#include "services/events/ttrpc_forward.h"
 #include "services/grpc_util.h"
+#include "ttrpc/service.h"
 
 namespace mcd::services::events {
 namespace {
@@ -97,10 +98,13 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<api::Envelope> {
 };
 
 class Service final : public api::Events::WithCallbackMethod_Subscribe<api::Events::Service>,
-                      public GrpcService {
+                      public GrpcService,
+                      public ttrpc::TtrpcService {
  public:
   explicit Service(std::shared_ptr<Exchange> exchange) : exchange_(std::move(exchange)) {}
   grpc::Service* service() override { return this; }
+  // Shims' events arrive over ttrpc, on the same plugin as containerd's.
+  void RegisterOn(ttrpc::Server& server) override { RegisterTtrpcForward(server, *exchange_); }
 
   grpc::Status Publish(grpc::ServerContext* sc, const api::PublishRequest* req,
                        google::protobuf::Empty*) override {

@@ -177,6 +177,21 @@ TEST(Filters, ParseAllErrorIsInvalidArgument) {
   }
 }
 
+// containerd's containers, images and leases stores add their class again.
+TEST(Filters, ParseAllWrappedAddsTheClassAgain) {
+  try {
+    filters::ParseAllWrapped({"id=="});
+    FAIL() << "no error";
+  } catch (const errdefs::Error& e) {
+    EXPECT_EQ(e.code(), errdefs::Code::kInvalidArgument);
+    EXPECT_STREQ(e.what(),
+                 "filters: parse error: [id==]: expected value or quoted: invalid argument: "
+                 "invalid argument");
+  }
+  EXPECT_TRUE(filters::ParseAllWrapped({}).Match(
+      [](const std::vector<std::string>&) { return std::optional<std::string>(); }));
+}
+
 TEST(Filters, ErrorMessagesAsContainerd) {
   EXPECT_EQ(
       ParseError(R"(labels.?"more complex label with \\ and \"".post==present)"),
