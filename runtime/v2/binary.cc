@@ -64,8 +64,10 @@ std::string RuntimeResolver::Resolve(const std::string& runtime) {
     if (IsFile(beside) && ::access(beside.c_str(), X_OK) == 0) path = beside;
   }
   if (path.empty())
-    throw errdefs::NotFound("runtime \"" + runtime + "\" binary not installed \"" + name +
-                            "\": file does not exist");
+    // containerd wraps os.ErrNotExist here, so no class suffix is added.
+    throw errdefs::Error(
+        errdefs::Code::kNotFound,
+        "runtime \"" + runtime + "\" binary not installed \"" + name + "\": file does not exist");
   if (path[0] != '/') {
     char cwd[4096];
     if (::getcwd(cwd, sizeof cwd)) path = std::string(cwd) + "/" + path;

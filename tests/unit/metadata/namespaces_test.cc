@@ -151,6 +151,21 @@ TEST_F(NamespaceStoreTest, DeleteNonEmptyIsFailedPrecondition) {
   EXPECT_TRUE(store_->Exists("busy"));
 }
 
+// The runtime's hook (tasks) is a safety net: containerd names only its
+// stores, and a task always comes with a container.
+TEST_F(NamespaceStoreTest, HooksSpeakOnlyWhenTheStoresAreEmpty) {
+  NamespaceStore::AddContentsHook([](const std::string& ns) {
+    return ns.starts_with("run") ? std::vector<std::string>{"tasks"} : std::vector<std::string>{};
+  });
+  store_->Create("run1", {});
+  store_->Create("run2", {});
+  db_->Update([](Txn& t) { t.Put(ObjectKey("run1", "containers", "c"), "x"); });
+  EXPECT_EQ(store_->Contents("run1"), std::vector<std::string>{"containers"});
+  EXPECT_EQ(ErrorOf([&] { store_->Delete("run2"); }, errdefs::Code::kFailedPrecondition),
+            "namespace \"run2\" must be empty, but it still has tasks: failed precondition");
+  EXPECT_TRUE(store_->Exists("run2"));
+}
+
 TEST_F(NamespaceStoreTest, DeleteTakesLeasesAndIngestsAlong) {
   store_->Create("n", {{"a", "b"}});
   db_->Update([](Txn& t) {
