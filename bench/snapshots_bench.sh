@@ -81,6 +81,7 @@ i=0
 while [ $i -lt "$RUNS" ]; do
   i=$((i + 1))
   for d in m r; do
+    sync  # no write-back of earlier runs competes with the fsyncs measured
     "$API" "$T/$d/c.sock" bench 100 >>"$T/pr.$d"
   done
 done

@@ -1,7 +1,9 @@
 #include "snapshots/local.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -50,6 +52,15 @@ void TxnPut(metadata::Txn& t, const std::string& key, const records::BackendSnap
 void RemoveChild(records::BackendSnapshot& parent, const std::string& child) {
   auto* c = parent.mutable_children();
   c->erase(std::remove(c->begin(), c->end(), child), c->end());
+}
+
+// Removes a snapshot directory: an unused one is just its empty fs/ and
+// work/ (three rmdirs); anything else goes through a full tree removal.
+void RemoveDir(const std::string& dir) {
+  for (const char* sub : {"/fs", "/work"}) {
+    if (::rmdir((dir + sub).c_str()) != 0 && errno != ENOENT) return fs::RemoveAll(dir);
+  }
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) fs::RemoveAll(dir);
 }
 
 }  // namespace
@@ -212,10 +223,14 @@ std::vector<mount::Mount> LocalSnapshotter::Create(Kind kind, const std::string&
   try {
     PrepareDir(tmpl, s);
     // An orphan left by a crash after rename but before the record: no
-    // record owns this id since the sequence was never bumped.
-    fs::RemoveAll(final_dir);
-    if (::rename(tmpl.c_str(), final_dir.c_str()) != 0) {
-      throw errdefs::FromErrno(errno, "failed to rename");
+    // record owns this id since the sequence was never bumped. Checked by
+    // the rename itself, the common case costs nothing more.
+    if (::renameat2(AT_FDCWD, tmpl.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_NOREPLACE) != 0) {
+      if (errno != EEXIST) throw errdefs::FromErrno(errno, "failed to rename");
+      fs::RemoveAll(final_dir);
+      if (::rename(tmpl.c_str(), final_dir.c_str()) != 0) {
+        throw errdefs::FromErrno(errno, "failed to rename");
+      }
     }
   } catch (...) {
     fs::RemoveAll(tmpl);
@@ -303,7 +318,7 @@ void LocalSnapshotter::Remove(const std::string& key) {
   });
   // The record is gone: a failure here leaves a directory Cleanup removes.
   try {
-    fs::RemoveAll(SnapshotDir(id));
+    RemoveDir(SnapshotDir(id));
   } catch (const std::exception& e) {
     log::Warn("failed to remove directory", {{"path", SnapshotDir(id)}, {"error", e.what()}});
   }

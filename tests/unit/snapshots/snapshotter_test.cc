@@ -195,6 +195,28 @@ TEST_P(SnapshotterTest, MountsReallyMount) {
   sn->Close();
 }
 
+// A directory left where the next snapshot goes (a crash after the rename,
+// before the record) is replaced; removal takes a used snapshot's whole
+// tree and an unused one's empty layout alike.
+TEST_P(SnapshotterTest, OrphanDirectoryReplacedAndRemovalComplete) {
+  TempDir d;
+  auto sn = Open(GetParam(), d.path());
+  ASSERT_TRUE(sn);
+  std::string sroot = d.path() + "/io.containerd.snapshotter.v1." + GetParam() + "/snapshots/";
+  fs::MkdirAll(sroot + "1/stale", 0755);
+  WriteFile(sroot + "1/stale/f", "x");
+  sn->Prepare("used", "", {});
+  EXPECT_FALSE(fs::Exists(sroot + "1/stale"));
+  WriteFile(sn->Mounts("used")[0].source + "/file", "data");
+  fs::MkdirAll(sn->Mounts("used")[0].source + "/sub/dir", 0755);
+  sn->Prepare("unused", "", {});
+  EXPECT_TRUE(fs::Exists(sroot + "2"));
+  sn->Remove("used");
+  sn->Remove("unused");
+  EXPECT_FALSE(fs::Exists(sroot + "1"));
+  EXPECT_FALSE(fs::Exists(sroot + "2"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Both, SnapshotterTest, ::testing::Values("overlayfs", "native"));
 
 TEST(SnapshotStore, NamespacesLeasesAndChildren) {
