@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
@@ -81,6 +82,21 @@ bool Exists(const std::string& path) {
 void SyncDir(const std::string& dir) {
   UniqueFd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd) ::fsync(fd.get());
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix + "XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) throw errdefs::FromErrno(errno, "mkdtemp " + templ);
+  path_ = std::move(templ);
+}
+
+TempDir::~TempDir() {
+  try {
+    RemoveAll(path_);
+  } catch (...) {
+    // Best effort: a destructor cannot report.
+  }
 }
 
 }  // namespace mcd::fs

@@ -17,4 +17,18 @@ bool Exists(const std::string& path);
 // fsync a directory so a rename or create in it is durable.
 void SyncDir(const std::string& dir);
 
+// A fresh directory (mkdtemp under $TMPDIR or /tmp), removed with its
+// contents when destroyed.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 }  // namespace mcd::fs

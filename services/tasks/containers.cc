@@ -11,6 +11,7 @@ ContainerInfo GetContainer(const metadata::ContainerStore& store, const Context&
   info.runtime = c.rec.runtime_name();
   if (c.rec.has_runtime_options()) info.runtime_options = c.rec.runtime_options();
   info.spec = c.rec.spec().value();
+  info.spec_any = c.rec.spec();
   return info;
 }
 

@@ -1,12 +1,15 @@
 #include "services/tasks/local.h"
 
 #include <latch>
+#include <optional>
 
 #include "github.com/containerd/containerd/api/types/metrics.pb.h"
 #include "pkg/errdefs.h"
 #include "pkg/filters.h"
+#include "pkg/fs.h"
 #include "pkg/identifiers.h"
 #include "pkg/log.h"
+#include "services/tasks/checkpoint.h"
 
 namespace mcd::services::tasks {
 namespace {
@@ -83,9 +86,16 @@ void Local::CheckContainerDelete(const Context& ctx, const std::string& id) {
 void Local::Create(const Context& ctx, const api::CreateTaskRequest& req,
                    api::CreateTaskResponse* resp) {
   ContainerInfo c = GetContainer(containers_, ctx, req.container_id());
-  if (req.has_checkpoint())
-    throw errdefs::NotImplemented("restoring a task from a checkpoint image");
   runtime::CreateOpts opts;
+  // A restore: the runtime's own image path, or the checkpoint blob unpacked
+  // into a directory that lives until the shim has restored from it.
+  opts.checkpoint = RestoreImagePath(c.runtime, req.has_options() ? &req.options() : nullptr);
+  std::shared_ptr<fs::TempDir> unpacked;
+  if (opts.checkpoint.empty() && req.has_checkpoint()) {
+    unpacked = std::make_shared<fs::TempDir>("ctrd-checkpoint");
+    ExtractCheckpoint(*content_, ctx, req.checkpoint(), unpacked->path());
+    opts.checkpoint = unpacked->path();
+  }
   opts.spec = c.spec;
   opts.stdin_path = req.stdin();
   opts.stdout_path = req.stdout();
@@ -100,6 +110,10 @@ void Local::Create(const Context& ctx, const api::CreateTaskRequest& req,
         "\"io.containerd.runc.v1\" is deprecated since containerd v1.4, consider using "
         "\"io.containerd.runc.v2\"");
   auto t = tasks_->Create(ctx, req.container_id(), opts);
+  if (unpacked) {
+    std::lock_guard lk(restores_mu_);
+    restores_[ctx.Namespace() + "/" + req.container_id()] = std::move(unpacked);
+  }
   resp->set_container_id(req.container_id());
   resp->set_pid(t->pid());
 }
@@ -120,6 +134,10 @@ void Local::Delete(const Context& ctx, const api::DeleteTaskRequest& req,
                    api::DeleteResponse* resp) {
   GetTask(ctx, req.container_id());
   runtime::Exit e = tasks_->Delete(ctx, req.container_id());
+  {
+    std::lock_guard lk(restores_mu_);
+    restores_.erase(ctx.Namespace() + "/" + req.container_id());
+  }
   resp->set_pid(e.pid);
   resp->set_exit_status(e.status);
   runtime::ToTimestamp(e.at, resp->mutable_exited_at());
@@ -295,10 +313,29 @@ void Local::ListPids(const Context& ctx, const api::ListPidsRequest& req,
 }
 
 void Local::Checkpoint(const Context& ctx, const api::CheckpointTaskRequest& req,
-                       api::CheckpointTaskResponse*) {
-  GetTask(ctx, req.container_id());
-  // Writing the checkpoint image to the content store is not supported.
-  throw errdefs::NotImplemented("checkpoint");
+                       api::CheckpointTaskResponse* resp) {
+  ContainerInfo c = GetContainer(containers_, ctx, req.container_id());
+  auto t = GetTask(ctx, req.container_id());
+  RequireLive(*t);
+  const google::protobuf::Any* options = req.has_options() ? &req.options() : nullptr;
+  std::string image = CheckpointImagePath(c.runtime, options);
+  // Without an image path the runtime writes to a scratch directory that
+  // then goes to the content store.
+  std::optional<fs::TempDir> scratch;
+  if (image.empty()) {
+    scratch.emplace("ctd-checkpoint");
+    image = scratch->path();
+  }
+  taskapi::CheckpointTaskRequest cr;
+  cr.set_id(t->id());
+  cr.set_path(image);
+  if (options) *cr.mutable_options() = *options;
+  google::protobuf::Empty e;
+  t->Call("Checkpoint", cr, &e);
+  if (!scratch) return;
+  auto* tar = resp->add_descriptors();  // the image first, then its spec
+  auto* spec = resp->add_descriptors();
+  WriteCheckpoint(*content_, ctx, image, c.spec_any, tar, spec);
 }
 
 void Local::Update(const Context& ctx, const api::UpdateTaskRequest& req) {

@@ -3,7 +3,9 @@
 // "tasks-service") over the runtime v2 TaskManager. Task state always comes
 // from the shim; the shim publishes the task events itself.
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -11,8 +13,10 @@
 
 #include "github.com/containerd/containerd/api/services/tasks/v1/tasks.pb.h"
 #include "metadata/containers.h"
+#include "metadata/content.h"
 #include "metadata/db.h"
 #include "pkg/context.h"
+#include "pkg/fs.h"
 #include "runtime/v2/manager.h"
 
 namespace mcd::services::tasks {
@@ -23,7 +27,8 @@ namespace api = containerd::services::tasks::v1;
 struct ContainerInfo {
   std::string runtime;
   std::optional<google::protobuf::Any> runtime_options;
-  std::string spec;  // the spec Any's value: OCI JSON
+  std::string spec;                // the spec Any's value: OCI JSON
+  google::protobuf::Any spec_any;  // as stored, for checkpoints
 };
 
 // Reads a container from the containers store: NotFound
@@ -34,7 +39,7 @@ ContainerInfo GetContainer(const metadata::ContainerStore& store, const Context&
 class Local : public plugin::Instance {
  public:
   Local(std::shared_ptr<metadata::DB> db, std::shared_ptr<runtime::TaskManager> tasks)
-      : containers_(std::move(db)), tasks_(std::move(tasks)) {}
+      : containers_(db), content_(db->content), tasks_(std::move(tasks)) {}
 
   // The containers service asks this before deleting a container: a
   // container with a task (running or not yet deleted) stays.
@@ -69,6 +74,11 @@ class Local : public plugin::Instance {
   void CheckProcess(runtime::Task& t, const std::string& exec_id);
 
   metadata::ContainerStore containers_;
+  std::shared_ptr<content::Store> content_;  // namespaced: checkpoint images
+  // Checkpoints unpacked for a restore, by "<ns>/<id>": the shim restores
+  // from them at Start, so they go when the task is deleted.
+  std::mutex restores_mu_;
+  std::map<std::string, std::shared_ptr<fs::TempDir>> restores_;
   std::shared_ptr<runtime::TaskManager> tasks_;
 };
 
