@@ -23,6 +23,15 @@ void Check(const rocksdb::Status& s, std::string_view what) {
 }
 
 namespace {
+// The smallest key after every key starting with `prefix` ("" when none:
+// a prefix of only 0xff bytes).
+std::string PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
+}
+
 bool StartsWith(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
 }
@@ -49,7 +58,11 @@ void Txn::Delete(std::string_view key) {
 
 void Txn::Scan(std::string_view prefix,
                const std::function<bool(std::string_view, std::string_view)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> base(db_->NewIterator(rocksdb::ReadOptions()));
+  const std::string end = PrefixEnd(prefix);  // see DB::Scan
+  const rocksdb::Slice bound(end);
+  rocksdb::ReadOptions ro;
+  if (!end.empty()) ro.iterate_upper_bound = &bound;
+  std::unique_ptr<rocksdb::Iterator> base(db_->NewIterator(ro));
   std::unique_ptr<rocksdb::Iterator> it(batch_.NewIteratorWithBase(base.release()));
   for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
     auto k = it->key();
@@ -154,7 +167,13 @@ std::optional<std::string> DB::Get(std::string_view key) const {
 
 void DB::Scan(std::string_view prefix,
               const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  // The bound lets the iterator stop at the prefix's end instead of stepping
+  // over every deletion tombstone after it to find the next live key.
+  const std::string end = PrefixEnd(prefix);
+  const rocksdb::Slice bound(end);
+  rocksdb::ReadOptions ro;
+  if (!end.empty()) ro.iterate_upper_bound = &bound;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
   for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
     auto k = it->key();
     std::string_view key(k.data(), k.size());
