@@ -29,20 +29,8 @@ printf 'containerd:     '
   --state "$T/su/r{n}/state" -a "$T/su/r{n}/c.sock" --config "$T/containerd.toml"
 rm -rf "$T/su"
 
-start() {  # name cmd... ; waits for the socket to accept
-  name=$1; shift
-  "$@" >"$T/$name.log" 2>&1 &
-  pids="$pids $!"
-  i=0
-  until ctr -a "$T/$name/c.sock" version >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -lt 500 ] || { cat "$T/$name.log"; exit 1; }
-    sleep 0.02
-  done
-}
-mkdir -p "$T/m" "$T/r"
-start m "$MCD" --root "$T/m/root" --state "$T/m/state" --address "$T/m/c.sock"
-start r /usr/bin/containerd --root "$T/r/root" --state "$T/r/state" -a "$T/r/c.sock" \
-  --config "$T/containerd.toml"
+. "$(dirname "$0")/lib.sh"
+bench_start_both
 
 echo "== container API (200 create, 200 list with filters, 200 delete)"
 for d in m r; do

@@ -30,20 +30,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 printf 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n' > "$T/containerd.toml"
 
-start() {  # name cmd... ; waits for the socket to accept
-  name=$1; shift
-  "$@" >"$T/$name.log" 2>&1 &
-  pids="$pids $!"
-  i=0
-  until ctr -a "$T/$name/c.sock" version >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -lt 500 ] || { cat "$T/$name.log"; exit 1; }
-    sleep 0.02
-  done
-}
-mkdir -p "$T/m" "$T/r"
-start m "$MCD" --root "$T/m/root" --state "$T/m/state" --address "$T/m/c.sock"
-start r /usr/bin/containerd --root "$T/r/root" --state "$T/r/state" -a "$T/r/c.sock" \
-  --config "$T/containerd.toml"
+. "$(dirname "$0")/lib.sh"
+bench_start_both
 
 name() { [ "$1" = m ] && echo "minicontainerd" || echo "containerd    "; }
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
