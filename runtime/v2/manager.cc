@@ -386,6 +386,47 @@ void TaskManager::Retire(std::shared_ptr<Task> t, Bundle::Retired files) {
   }).detach();
 }
 
+// A bundle retired by a Delete whose shim's Shutdown a crash cut off: the
+// shim may still run (its container is gone). It is asked to shut down, then
+// its socket and files go; on a thread, so a hung shim never holds start-up.
+void TaskManager::FinishRetired(const std::string& ns, const std::string& hidden) {
+  {
+    std::lock_guard lk(mu_);
+    ++cleanups_;
+  }
+  std::thread([self = shared_from_this(), ns, hidden] {
+    std::string name = hidden.substr(hidden.rfind('/') + 2);  // "<id>.<n>"
+    std::string id = name.substr(0, name.rfind('.'));
+    try {
+      auto client =
+          ttrpc::Client::Connect(ParseAddress(ReadAddress(hidden)), self->cfg_.connect_timeout);
+      taskapi::ShutdownRequest sr;
+      sr.set_id(id);
+      google::protobuf::Empty empty;
+      try {
+        client->Call(kTaskService, "Shutdown", sr, &empty, {.ns = ns, .timeout = 3s});
+      } catch (const std::exception&) {
+        // The shim exits while answering (the connection drops): expected.
+      }
+      client->Close();
+      log::Info("shut down the shim of a deleted task", {{"id", id}, {"namespace", ns}});
+    } catch (const std::exception&) {
+      // No address or nothing listening: the shim is already gone.
+    }
+    RemoveShimSocket(hidden);
+    try {
+      fs::RemoveAll(hidden);
+    } catch (const std::exception& e) {
+      log::Error("failed to delete bundle", {{"path", hidden}, {"error", e.what()}});
+    }
+    {
+      std::lock_guard lk(self->mu_);
+      --self->cleanups_;
+    }
+    self->cv_.notify_all();
+  }).detach();
+}
+
 // ---------------------------------------------------------------- shim loss
 
 void TaskManager::Watch(const std::shared_ptr<Task>& t) {
@@ -507,9 +548,9 @@ void TaskManager::Load() {
     if (ns.empty() || ns[0] == '.') continue;
     std::string nsdir = cfg_.state + "/" + ns;
     for (const auto& id : SubDirs(nsdir)) {
-      // ".<id>...": a delete interrupted by a crash; finish it.
+      // ".<id>.<n>": a delete interrupted by a crash; finish it.
       if (id[0] == '.') {
-        fs::RemoveAll(nsdir + "/" + id);
+        FinishRetired(ns, nsdir + "/" + id);
         continue;
       }
       Bundle b = Bundle::Load(cfg_.state, ns, id);
@@ -610,10 +651,10 @@ void TaskManager::Load() {
   }
   for (auto& t : watch) Watch(t);
 
-  // Work dirs without a bundle belong to nothing.
+  // Work dirs without a bundle belong to nothing; hidden ones were retired.
   for (const auto& ns : SubDirs(cfg_.root)) {
     for (const auto& id : SubDirs(cfg_.root + "/" + ns)) {
-      if (!fs::Exists(cfg_.state + "/" + ns + "/" + id))
+      if (id[0] == '.' || !fs::Exists(cfg_.state + "/" + ns + "/" + id))
         fs::RemoveAll(cfg_.root + "/" + ns + "/" + id);
     }
   }

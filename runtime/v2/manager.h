@@ -94,6 +94,8 @@ class TaskManager : public plugin::Instance, public std::enable_shared_from_this
   void Cleanup(Dead d);
   // Background end of a Delete: shim Shutdown, close, remove the hidden bundle.
   void Retire(std::shared_ptr<Task> t, Bundle::Retired files);
+  // At start-up, a retired bundle left by a crash: stop its shim, remove it.
+  void FinishRetired(const std::string& ns, const std::string& hidden);
   void Erase(const std::string& ns, const std::string& id, const Task* t);
 
   ManagerConfig cfg_;

@@ -6,9 +6,11 @@
 #include <regex>
 #include <sstream>
 
+#include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "pkg/fs.h"
 #include "tests/integration/runtime/support.h"
 #include "tests/integration/support/image_builder.h"
+#include "ttrpc/client.h"
 
 namespace mcd::itest::rt {
 namespace {
@@ -232,6 +234,48 @@ TEST_F(RuntimeTest, ShimKilled) {
 }
 
 // Ten running containers survive a SIGKILL of the daemon.
+// A crash between a task Delete's answer and the shim's Shutdown (which
+// runs after it, in the background) leaves a retired, hidden bundle whose
+// shim still runs: the next start shuts that shim down and removes it all.
+TEST(RuntimeRestart, ShimOfRetiredBundleIsShutDownAtStart) {
+  Env env;
+  Daemon& d = env.daemon();
+  const std::string id = "retired1";
+  auto r = Ctr(d, {"run", "-d", kImage, id, "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  const std::string state = d.state() + "/io.containerd.runtime.v2.task/default/";
+  const std::string work = d.root() + "/io.containerd.runtime.v2.task/default/";
+  std::string address = fs::ReadFile(state + id + "/address");
+  while (!address.empty() && address.back() == '\n') address.pop_back();
+  {
+    EventWatcher events(d);
+    r = Ctr(d, {"task", "kill", "-s", "SIGKILL", id});
+    ASSERT_EQ(r.exit_code, 0) << Out(r);
+    ASSERT_TRUE(events.WaitFor({"/tasks/exit", "\"" + id + "\""})) << events.seen();
+  }
+  d.Kill();
+  // The state a Delete leaves before its background part: the shim deleted
+  // the process, the bundle and work dir are renamed to hidden names.
+  auto shim = ttrpc::Client::Connect(address);
+  containerd::task::v2::DeleteRequest req;
+  req.set_id(id);
+  containerd::task::v2::DeleteResponse resp;
+  shim->Call("containerd.task.v2.Task", "Delete", req, &resp, {.ns = "default"});
+  shim->Close();
+  ASSERT_EQ(::rename((state + id).c_str(), (state + "." + id + ".1").c_str()), 0);
+  ASSERT_EQ(::rename((work + id).c_str(), (work + "." + id + ".1").c_str()), 0);
+  ASSERT_FALSE(ShimPids(d, id).empty());
+
+  d.Start();
+  auto left = Leftovers(d);
+  EXPECT_TRUE(left.empty()) << left.front();
+  EXPECT_FALSE(fs::Exists(state + "." + id + ".1"));
+  EXPECT_FALSE(fs::Exists(work + "." + id + ".1"));
+  // The container record stays, as after any task delete.
+  r = Ctr(d, {"c", "rm", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+}
+
 TEST(RuntimeRestart, SurvivesDaemonKill) {
   Env env;
   Daemon& d = env.daemon();
