@@ -387,38 +387,45 @@ void TaskManager::Retire(std::shared_ptr<Task> t, Bundle::Retired files) {
 }
 
 // A bundle retired by a Delete whose shim's Shutdown a crash cut off: the
-// shim may still run (its container is gone). It is asked to shut down, then
-// its socket and files go; on a thread, so a hung shim never holds start-up.
+// shim may still run (its container is gone). When something answers at its
+// address, it is asked to shut down on a thread (a hung shim never holds
+// start-up); then its socket and files go.
 void TaskManager::FinishRetired(const std::string& ns, const std::string& hidden) {
-  {
-    std::lock_guard lk(mu_);
-    ++cleanups_;
-  }
-  std::thread([self = shared_from_this(), ns, hidden] {
-    std::string name = hidden.substr(hidden.rfind('/') + 2);  // "<id>.<n>"
-    std::string id = name.substr(0, name.rfind('.'));
-    try {
-      auto client =
-          ttrpc::Client::Connect(ParseAddress(ReadAddress(hidden)), self->cfg_.connect_timeout);
-      taskapi::ShutdownRequest sr;
-      sr.set_id(id);
-      google::protobuf::Empty empty;
-      try {
-        client->Call(kTaskService, "Shutdown", sr, &empty, {.ns = ns, .timeout = 3s});
-      } catch (const std::exception&) {
-        // The shim exits while answering (the connection drops): expected.
-      }
-      client->Close();
-      log::Info("shut down the shim of a deleted task", {{"id", id}, {"namespace", ns}});
-    } catch (const std::exception&) {
-      // No address or nothing listening: the shim is already gone.
-    }
+  auto remove = [hidden] {
     RemoveShimSocket(hidden);
     try {
       fs::RemoveAll(hidden);
     } catch (const std::exception& e) {
       log::Error("failed to delete bundle", {{"path", hidden}, {"error", e.what()}});
     }
+  };
+  std::shared_ptr<ttrpc::Client> client;
+  try {
+    // Refused or missing fails at once: nothing runs.
+    client = ttrpc::Client::Connect(ParseAddress(ReadAddress(hidden)), cfg_.connect_timeout);
+  } catch (const std::exception&) {
+  }
+  if (!client) {
+    remove();
+    return;
+  }
+  {
+    std::lock_guard lk(mu_);
+    ++cleanups_;
+  }
+  std::thread([self = shared_from_this(), ns, hidden, client, remove] {
+    std::string name = hidden.substr(hidden.rfind('/') + 2);  // "<id>.<n>"
+    taskapi::ShutdownRequest sr;
+    sr.set_id(name.substr(0, name.rfind('.')));
+    google::protobuf::Empty empty;
+    try {
+      client->Call(kTaskService, "Shutdown", sr, &empty, {.ns = ns, .timeout = 3s});
+    } catch (const std::exception&) {
+      // The shim exits while answering (the connection drops): expected.
+    }
+    client->Close();
+    log::Info("shut down the shim of a deleted task", {{"id", sr.id()}, {"namespace", ns}});
+    remove();
     {
       std::lock_guard lk(self->mu_);
       --self->cleanups_;

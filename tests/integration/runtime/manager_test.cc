@@ -253,7 +253,8 @@ TEST_F(ManagerTest, ShimDyingDuringCreateLeavesNothing) {
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_FALSE(fs::Exists(cfg_.state + "/default/crash1"));
   EXPECT_FALSE(fs::Exists(cfg_.root + "/default/crash1"));
-  EXPECT_TRUE(itest::rt::ProcessesMentioning("-id crash1 ").empty());
+  // The shim exits just after answering Shutdown: wait (pidfd) for it.
+  EXPECT_TRUE(itest::rt::AwaitExit("-id crash1 ").empty());
 }
 
 TEST_F(ManagerTest, ShimKilledIsNoticedAndCleanedUp) {
