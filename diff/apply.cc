@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -17,6 +16,7 @@
 #include <memory>
 #include <set>
 
+#include "content/digest.h"
 #include "pkg/errdefs.h"
 #include "pkg/fd.h"
 
@@ -34,29 +34,6 @@ std::string Join(const std::vector<std::string>& comps, size_t n) {
   }
   return s;
 }
-
-// A sha256 over the uncompressed stream (OpenSSL EVP).
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  void Update(const void* p, size_t n) { EVP_DigestUpdate(ctx_, p, n); }
-  std::string Hex() {
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    static const char* x = "0123456789abcdef";
-    std::string s = "sha256:";
-    for (unsigned i = 0; i < len; ++i) {
-      s += x[md[i] >> 4];
-      s += x[md[i] & 15];
-    }
-    return s;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 struct ArchiveDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
@@ -87,7 +64,7 @@ la_ssize_t OuterRead(struct archive*, void* data, const void** out) {
 struct Inner {
   explicit Inner(struct archive* o) : outer(o) {}
   struct archive* outer;
-  Sha256 sha;
+  content::Digester sha;  // over the uncompressed stream
   int64_t size = 0;
   std::vector<char> buf = std::vector<char>(1 << 20);
   bool eof = false;
@@ -492,7 +469,7 @@ Applied ApplyLayer(const Source& src, const std::string& root, const ApplyOption
     }
   }
   if (outer.error) std::rethrow_exception(outer.error);
-  return Applied{inner.sha.Hex(), inner.size};
+  return Applied{inner.sha.Digest(), inner.size};
 }
 
 }  // namespace mcd::diff

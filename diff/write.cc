@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include <optional>
 #include <vector>
 
+#include "content/digest.h"
 #include "pkg/errdefs.h"
 #include "pkg/fd.h"
 
@@ -26,20 +26,18 @@ namespace {
 struct Out {
   const std::function<void(std::string_view)>* sink;
   bool gzip;
-  EVP_MD_CTX* sha = EVP_MD_CTX_new();
+  content::Digester sha;
   z_stream z{};
   std::vector<unsigned char> zbuf = std::vector<unsigned char>(1 << 16);
   std::exception_ptr error;
 
   Out(const std::function<void(std::string_view)>* s, bool g) : sink(s), gzip(g) {
-    EVP_DigestInit_ex(sha, EVP_sha256(), nullptr);
     if (gzip && deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
                              Z_DEFAULT_STRATEGY) != Z_OK) {
       throw errdefs::Internal("deflateInit2 failed");
     }
   }
   ~Out() {
-    EVP_MD_CTX_free(sha);
     if (gzip) deflateEnd(&z);
   }
   void Deflate(const void* p, size_t n, int flush) {
@@ -54,7 +52,7 @@ struct Out {
     } while (z.avail_out == 0);
   }
   void Write(const void* p, size_t n) {
-    EVP_DigestUpdate(sha, p, n);
+    sha.Update(p, n);
     if (gzip) {
       Deflate(p, n, Z_NO_FLUSH);
     } else {
@@ -64,18 +62,7 @@ struct Out {
   void Finish() {
     if (gzip) Deflate(nullptr, 0, Z_FINISH);
   }
-  std::string Digest() {
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(sha, md, &len);
-    static const char* x = "0123456789abcdef";
-    std::string s = "sha256:";
-    for (unsigned i = 0; i < len; ++i) {
-      s += x[md[i] >> 4];
-      s += x[md[i] & 15];
-    }
-    return s;
-  }
+  std::string Digest() const { return sha.Digest(); }
 };
 
 la_ssize_t WriteCb(struct archive*, void* data, const void* buf, size_t n) {

@@ -349,13 +349,24 @@ Exit TaskManager::Delete(const Context& ctx, const std::string& id) {
   return exit;
 }
 
-void TaskManager::Retire(std::shared_ptr<Task> t, Bundle::Retired files) {
+void TaskManager::InBackground(std::function<void()> fn) {
   {
     std::lock_guard lk(mu_);
     ++cleanups_;
   }
+  std::thread([self = shared_from_this(), fn = std::move(fn)] {
+    fn();
+    {
+      std::lock_guard lk(self->mu_);
+      --self->cleanups_;
+    }
+    self->cv_.notify_all();
+  }).detach();
+}
+
+void TaskManager::Retire(std::shared_ptr<Task> t, Bundle::Retired files) {
   // Blocking calls: never on the io threads.
-  std::thread([self = shared_from_this(), t = std::move(t), files = std::move(files)] {
+  InBackground([this, t = std::move(t), files = std::move(files)] {
     taskapi::ShutdownRequest sr;
     sr.set_id(t->id());
     google::protobuf::Empty empty;
@@ -368,22 +379,17 @@ void TaskManager::Retire(std::shared_ptr<Task> t, Bundle::Retired files) {
     }
     t->Close();
     {
-      std::lock_guard lk(self->mu_);
-      auto it = self->retiring_.find(t->ns() + "/" + t->id());
-      if (it != self->retiring_.end()) self->retiring_.erase(it);
+      std::lock_guard lk(mu_);
+      auto it = retiring_.find(t->ns() + "/" + t->id());
+      if (it != retiring_.end()) retiring_.erase(it);
     }
-    self->cv_.notify_all();
+    cv_.notify_all();
     try {
       files.Remove();
     } catch (const std::exception& e) {
       log::Error("failed to delete bundle", {{"id", t->id()}, {"error", e.what()}});
     }
-    {
-      std::lock_guard lk(self->mu_);
-      --self->cleanups_;
-    }
-    self->cv_.notify_all();
-  }).detach();
+  });
 }
 
 // A bundle retired by a Delete whose shim's Shutdown a crash cut off: the
@@ -409,11 +415,7 @@ void TaskManager::FinishRetired(const std::string& ns, const std::string& hidden
     remove();
     return;
   }
-  {
-    std::lock_guard lk(mu_);
-    ++cleanups_;
-  }
-  std::thread([self = shared_from_this(), ns, hidden, client, remove] {
+  InBackground([ns, hidden, client, remove] {
     std::string name = hidden.substr(hidden.rfind('/') + 2);  // "<id>.<n>"
     taskapi::ShutdownRequest sr;
     sr.set_id(name.substr(0, name.rfind('.')));
@@ -426,12 +428,7 @@ void TaskManager::FinishRetired(const std::string& ns, const std::string& hidden
     client->Close();
     log::Info("shut down the shim of a deleted task", {{"id", sr.id()}, {"namespace", ns}});
     remove();
-    {
-      std::lock_guard lk(self->mu_);
-      --self->cleanups_;
-    }
-    self->cv_.notify_all();
-  }).detach();
+  });
 }
 
 // ---------------------------------------------------------------- shim loss
@@ -457,20 +454,9 @@ void TaskManager::OnShimLost(const std::shared_ptr<Task>& t) {
 }
 
 void TaskManager::Spawn(Dead d) {
-  {
-    std::lock_guard lk(mu_);
-    ++cleanups_;
-  }
   // Cleanup blocks on the shim's delete command: never on the io threads,
   // and one slow shim never holds up another.
-  std::thread([self = shared_from_this(), d = std::move(d)]() mutable {
-    self->Cleanup(std::move(d));
-    {
-      std::lock_guard lk(self->mu_);
-      --self->cleanups_;
-    }
-    self->cv_.notify_all();
-  }).detach();
+  InBackground([this, d = std::move(d)]() mutable { Cleanup(std::move(d)); });
 }
 
 void TaskManager::Cleanup(Dead d) {

@@ -5,6 +5,7 @@
 // those that died. Nothing polls: a shim's death is the ttrpc connection
 // closing.
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -92,6 +93,9 @@ class TaskManager : public plugin::Instance, public std::enable_shared_from_this
   void OnShimLost(const std::shared_ptr<Task>& t);
   void Spawn(Dead d);
   void Cleanup(Dead d);
+  // Runs fn on a detached thread counted in cleanups_ (Close waits for it);
+  // the thread keeps the manager alive.
+  void InBackground(std::function<void()> fn);
   // Background end of a Delete: shim Shutdown, close, remove the hidden bundle.
   void Retire(std::shared_ptr<Task> t, Bundle::Retired files);
   // At start-up, a retired bundle left by a crash: stop its shim, remove it.

@@ -1,8 +1,8 @@
 #include "services/tasks/checkpoint.h"
 
-#include <sstream>
 #include <vector>
 
+#include "content/digest.h"
 #include "diff/apply.h"
 #include "diff/write.h"
 #include "github.com/containerd/containerd/runtime/v2/runc/options/oci.pb.h"
@@ -34,33 +34,31 @@ Options Unpack(const google::protobuf::Any& any, const std::string& what) {
   return o;
 }
 
-// Streams a writer's input into a content ingest and commits it.
-void Ingest(content::Store& store, const Context& ctx, const std::string& ref,
-            const std::string& media_type, containerd::types::Descriptor* out,
-            const std::function<void(const std::function<void(std::string_view)>&)>& produce) {
-  content::WriterOptions wo;
-  wo.ref = ref;
-  auto w = store.OpenWriter(ctx, wo);
+// The tar of `dir`, streamed into the store under ref `dir`, as containerd's.
+void WriteImageTar(content::Store& store, const Context& ctx, const std::string& dir,
+                   containerd::types::Descriptor* out) {
+  auto w = store.OpenWriter(ctx, {.ref = dir, .total = 0, .expected = ""});
   int64_t size = 0;
   try {
     w->Truncate(0);  // a resumed ingest under the same ref starts over
-    produce([&](std::string_view data) {
-      w->Write(data);
-      size += static_cast<int64_t>(data.size());
-    });
-    const std::string digest = w->Digest();
+    fs::TempDir empty("ctd-checkpoint-base");
+    const std::string digest =
+        diff::WriteDiff(empty.path(), dir, /*gzip=*/false, [&](std::string_view data) {
+          w->Write(data);
+          size += static_cast<int64_t>(data.size());
+        });
     try {
       w->Commit(size, digest);
     } catch (const errdefs::Error& e) {
       if (e.code() != errdefs::Code::kAlreadyExists) throw;
     }
-    out->set_media_type(media_type);
+    out->set_media_type(kCheckpointMediaType);
     out->set_digest(digest);
     out->set_size(size);
   } catch (...) {
     w->Close();
     try {
-      store.Abort(ctx, ref);
+      store.Abort(ctx, dir);
     } catch (...) {
       // The ingest may already be gone; the first error is the one to report.
     }
@@ -85,12 +83,13 @@ std::string RestoreImagePath(const std::string& runtime, const google::protobuf:
 void WriteCheckpoint(content::Store& store, const Context& ctx, const std::string& dir,
                      const google::protobuf::Any& spec, containerd::types::Descriptor* image,
                      containerd::types::Descriptor* config) {
-  fs::TempDir empty("ctd-checkpoint-base");
-  Ingest(store, ctx, dir, kCheckpointMediaType, image,
-         [&](const auto& sink) { diff::WriteDiff(empty.path(), dir, /*gzip=*/false, sink); });
+  WriteImageTar(store, ctx, dir, image);
   const std::string data = spec.SerializeAsString();
-  Ingest(store, ctx, dir + "/spec", kCheckpointConfigMediaType, config,
-         [&](const auto& sink) { sink(data); });
+  const std::string digest = content::FromBytes(data);
+  content::WriteBlob(store, ctx, dir + "/spec", data, digest);
+  config->set_media_type(kCheckpointConfigMediaType);
+  config->set_digest(digest);
+  config->set_size(static_cast<int64_t>(data.size()));
 }
 
 void ExtractCheckpoint(content::Store& store, const Context& ctx,
