@@ -419,6 +419,14 @@ void SnapshotStore::Collect(const std::string& ns, const std::vector<std::string
 }
 
 void SnapshotStore::CollectBackend() {
+  CollectBackendSnapshots();
+  // Directories no backend record owns: no request can be making one of
+  // those, so this runs without holding requests up.
+  backend_->Cleanup();
+}
+
+void SnapshotStore::CollectBackendSnapshots() {
+  // Exclusive: a snapshot being made has its backend part before its record.
   std::unique_lock lk(gc_mu_);
   std::set<std::string> named;
   for (const auto& ns : db_->Namespaces()) {
@@ -447,7 +455,6 @@ void SnapshotStore::CollectBackend() {
       }
     }
   }
-  backend_->Cleanup();
 }
 
 }  // namespace mcd::metadata

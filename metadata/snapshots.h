@@ -56,6 +56,7 @@ class SnapshotStore {
   void CollectBackend();
 
  private:
+  void CollectBackendSnapshots();
   std::vector<mount::Mount> Create(const Context& ctx, bool view, const std::string& key,
                                    const std::string& parent, const snapshots::Labels& labels);
   std::string Key(const std::string& ns, const std::string& key) const;

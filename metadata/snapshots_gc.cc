@@ -68,8 +68,12 @@ void RegisterSnapshotsGC(DB& db, std::map<std::string, std::shared_ptr<SnapshotS
     }
     t.Delete(key);
   };
-  r.cleanup = [stores](const std::vector<gc::Node>&) {
-    // Also reconciles leftovers of crashes and failed removals.
+  r.cleanup = [stores](const std::vector<gc::Node>& removed) {
+    // Only when this collection removed snapshots (a direct Remove frees its
+    // backend part itself): collection then waits for the directories to go.
+    // Also reconciles leftovers of crashes (as at start-up) and of failed
+    // removals.
+    if (removed.empty()) return;
     for (const auto& [name, s] : stores) s->CollectBackend();
   };
   db.collector().Register(std::move(r));

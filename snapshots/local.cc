@@ -63,6 +63,14 @@ void RemoveDir(const std::string& dir) {
   if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) fs::RemoveAll(dir);
 }
 
+void RemoveOrphan(const std::string& dir) {
+  try {
+    RemoveDir(dir);
+  } catch (const std::exception& e) {
+    log::Warn("failed to remove directory", {{"path", dir}, {"error", e.what()}});
+  }
+}
+
 }  // namespace
 
 LocalSnapshotter::LocalSnapshotter(std::string name, std::string root)
@@ -79,6 +87,7 @@ LocalSnapshotter::LocalSnapshotter(std::string name, std::string root)
 LocalSnapshotter::~LocalSnapshotter() = default;
 
 void LocalSnapshotter::Close() {
+  reaper_.Drain();  // a clean stop leaves no removed snapshot's directory
   if (db_.valid()) {
     try {
       Db().Close();
@@ -215,25 +224,21 @@ std::vector<mount::Mount> LocalSnapshotter::Create(Kind kind, const std::string&
   r.set_updated_ns(now);
   Resolved s = Resolve(key, r);
 
-  std::string tmpl = root_ + "/snapshots/new-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    throw errdefs::FromErrno(errno, "failed to create prepare snapshot dir");
-  }
+  // Made in place: a crash before the record leaves a directory whose id
+  // no record owns (the sequence was never bumped), found here by mkdir
+  // itself or removed by Cleanup.
   std::string final_dir = SnapshotDir(s.id);
-  try {
-    PrepareDir(tmpl, s);
-    // An orphan left by a crash after rename but before the record: no
-    // record owns this id since the sequence was never bumped. Checked by
-    // the rename itself, the common case costs nothing more.
-    if (::renameat2(AT_FDCWD, tmpl.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_NOREPLACE) != 0) {
-      if (errno != EEXIST) throw errdefs::FromErrno(errno, "failed to rename");
-      fs::RemoveAll(final_dir);
-      if (::rename(tmpl.c_str(), final_dir.c_str()) != 0) {
-        throw errdefs::FromErrno(errno, "failed to rename");
-      }
+  if (::mkdir(final_dir.c_str(), 0700) != 0) {
+    if (errno != EEXIST) throw errdefs::FromErrno(errno, "failed to create snapshot dir");
+    fs::RemoveAll(final_dir);
+    if (::mkdir(final_dir.c_str(), 0700) != 0) {
+      throw errdefs::FromErrno(errno, "failed to create snapshot dir");
     }
+  }
+  try {
+    PrepareDir(final_dir, s);
   } catch (...) {
-    fs::RemoveAll(tmpl);
+    fs::RemoveAll(final_dir);
     throw;
   }
   try {
@@ -316,12 +321,10 @@ void LocalSnapshotter::Remove(const std::string& key) {
     // that collection removes. One fsync less per Remove.
     t.NoSync();
   });
-  // The record is gone: a failure here leaves a directory Cleanup removes.
-  try {
-    RemoveDir(SnapshotDir(id));
-  } catch (const std::exception& e) {
-    log::Warn("failed to remove directory", {{"path", SnapshotDir(id)}, {"error", e.what()}});
-  }
+  // The record is gone, so nothing reaches the directory any more: it goes
+  // off the request path (as containerd leaves it to collection). One left
+  // by a failure or a crash is removed by Cleanup.
+  reaper_.Post([dir = SnapshotDir(id)] { RemoveOrphan(dir); });
 }
 
 void LocalSnapshotter::Walk(const std::function<bool(const Info&)>& fn,
@@ -338,29 +341,36 @@ void LocalSnapshotter::Walk(const std::function<bool(const Info&)>& fn,
 }
 
 void LocalSnapshotter::Cleanup() {
-  std::lock_guard lk(mu_);
-  std::set<std::string> ids;
-  Db().Scan(kRecordPrefix, [&](std::string_view, std::string_view v) {
-    ids.insert(std::to_string(Parse(v).id()));
-    return true;
-  });
-  std::string dir = root_ + "/snapshots";
-  std::vector<std::string> remove;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (auto* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n == "." || n == "..") continue;
-      if (!ids.count(n)) remove.push_back(dir + "/" + n);
+  {
+    std::lock_guard lk(mu_);
+    std::set<std::string> ids;
+    Db().Scan(kRecordPrefix, [&](std::string_view, std::string_view v) {
+      ids.insert(std::to_string(Parse(v).id()));
+      return true;
+    });
+    uint64_t seq = 0;
+    if (auto v = Db().Get(kSeqKey)) seq = std::stoull(*v);
+    std::string dir = root_ + "/snapshots";
+    if (DIR* d = ::opendir(dir.c_str())) {
+      while (auto* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == ".." || ids.count(n)) continue;
+        std::string path = dir + "/" + n;
+        // An id not handed out yet is one Create may make next: removed
+        // here, under the lock. Any other (removed records' directories,
+        // queued or not) goes through the reaper, which alone removes those.
+        char* end = nullptr;
+        uint64_t id = std::strtoull(n.c_str(), &end, 10);
+        if (!n.empty() && *end == '\0' && id > seq) {
+          RemoveOrphan(path);
+        } else {
+          reaper_.Post([path] { RemoveOrphan(path); });
+        }
+      }
+      ::closedir(d);
     }
-    ::closedir(d);
   }
-  for (const auto& p : remove) {
-    try {
-      fs::RemoveAll(p);
-    } catch (const std::exception& e) {
-      log::Warn("failed to remove directory", {{"path", p}, {"error", e.what()}});
-    }
-  }
+  reaper_.Drain();
 }
 
 }  // namespace mcd::snapshots

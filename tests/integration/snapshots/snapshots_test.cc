@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -111,6 +112,32 @@ std::map<std::string, std::string> Tree(const std::string& root) {
   return out;
 }
 
+// Waits (bounded, to fail rather than hang) for an inotify event and
+// returns the names it carried.
+std::vector<std::string> ReadEvents(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  if (::poll(&p, 1, 120000) != 1) return {};
+  alignas(struct inotify_event) char buf[8192];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  std::vector<std::string> names;
+  for (ssize_t off = 0; off < n;) {
+    auto* ev = reinterpret_cast<struct inotify_event*>(buf + off);
+    names.push_back(ev->len ? std::string(ev->name) : std::string());
+    off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
+  }
+  return names;
+}
+
+// Waits until none of `names` exists in `dir`, `fd` watching it for
+// IN_DELETE since before their removal was asked for. False on a timeout.
+bool WaitRemoved(int fd, const std::string& dir, std::set<std::string> names) {
+  for (;;) {
+    std::erase_if(names, [&](const std::string& n) { return !fs::Exists(dir + "/" + n); });
+    if (names.empty()) return true;
+    if (ReadEvents(fd).empty()) return false;
+  }
+}
+
 TEST_F(SnapshotsIT, SnapshotCommandsAndErrors) {
   std::string sroot = SnapRoot();
   EXPECT_EQ(Ok({"snapshots", "prepare", "k1"}), "");
@@ -172,11 +199,13 @@ TEST_F(SnapshotsIT, SnapshotCommandsAndErrors) {
   Ok({"snapshots", "prepare", "k1"}, "other");
   EXPECT_EQ(Ok({"snapshots", "ls"}, "other").find("c1"), std::string::npos);
 
+  // Directories go off the request path, after the records.
+  UniqueFd in(::inotify_init1(IN_CLOEXEC));
+  ASSERT_GE(::inotify_add_watch(in.get(), sroot.c_str(), IN_DELETE), 0);
   Ok({"snapshots", "rm", "v1"});
   Ok({"snapshots", "rm", "k2"});
   Ok({"snapshots", "rm", "c1"});
-  EXPECT_FALSE(fs::Exists(sroot + "/1"));
-  EXPECT_FALSE(fs::Exists(sroot + "/2"));
+  EXPECT_TRUE(WaitRemoved(in.get(), sroot, {"1", "2"}));
 }
 
 TEST_F(SnapshotsIT, DiffOfASnapshot) {
@@ -483,22 +512,6 @@ TEST_F(SnapshotsIT, HostileLayerStaysInside) {
   EXPECT_EQ(Ok({"snapshots", "ls"}).find(img::Build(bad).diff_ids[0]), std::string::npos);
 }
 
-// Waits (bounded, to fail rather than hang) for an inotify event and
-// returns the names it carried.
-std::vector<std::string> ReadEvents(int fd) {
-  struct pollfd p = {fd, POLLIN, 0};
-  if (::poll(&p, 1, 120000) != 1) return {};
-  alignas(struct inotify_event) char buf[8192];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  std::vector<std::string> names;
-  for (ssize_t off = 0; off < n;) {
-    auto* ev = reinterpret_cast<struct inotify_event*>(buf + off);
-    names.push_back(ev->len ? std::string(ev->name) : std::string());
-    off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
-  }
-  return names;
-}
-
 TEST_F(SnapshotsIT, RestartMidUnpackLeavesNoHalfCommittedSnapshot) {
   // A layer big enough that its extraction is still running when the
   // daemon dies.
@@ -529,26 +542,43 @@ TEST_F(SnapshotsIT, RestartMidUnpackLeavesNoHalfCommittedSnapshot) {
   std::string sroot = SnapRoot();
   UniqueFd in(::inotify_init1(IN_CLOEXEC));
   ASSERT_GE(in.get(), 0);
-  ASSERT_GE(::inotify_add_watch(in.get(), sroot.c_str(), IN_MOVED_TO), 0);
+  ASSERT_GE(::inotify_add_watch(in.get(), sroot.c_str(), IN_CREATE), 0);
   std::thread unpack([&] {
     auto r = C({"images", "import", tar});  // unpacks: fails when the daemon dies
     EXPECT_NE(r.exit_code, 0) << r.out;
   });
+  // A failed assertion below returns early: the daemon still dies, the
+  // import with it, and the thread is joined.
+  struct Joiner {
+    Daemon& d;
+    std::thread& t;
+    ~Joiner() {
+      if (t.joinable()) {
+        d.Kill();
+        t.join();
+      }
+    }
+  } joiner{*d_, unpack};
   std::string id;
   while (id.empty()) {
     auto names = ReadEvents(in.get());
     if (names.empty()) break;
-    for (const auto& n : names) {
-      if (n.rfind("new-", 0) != 0) id = n;
-    }
+    for (const auto& n : names) id = n;  // snapshot directories are made in place
   }
   ASSERT_FALSE(id.empty()) << "no snapshot directory appeared";
+  // Its fs/ follows the directory itself.
+  ASSERT_GE(::inotify_add_watch(in.get(), (sroot + "/" + id).c_str(), IN_CREATE), 0);
+  while (!fs::Exists(sroot + "/" + id + "/fs")) {
+    if (ReadEvents(in.get()).empty()) break;
+  }
   ASSERT_GE(::inotify_add_watch(in.get(), (sroot + "/" + id + "/fs").c_str(), IN_CLOSE_WRITE), 0);
   bool written = false;
   while (!written) {
     auto names = ReadEvents(in.get());
     if (names.empty()) break;
-    for (const auto& n : names) written = written || n.rfind("f", 0) == 0;
+    for (const auto& n : names) {
+      written = written || (n.size() > 1 && n[0] == 'f' && std::isdigit(n[1]));  // not "fs"
+    }
   }
   d_->Kill();
   unpack.join();

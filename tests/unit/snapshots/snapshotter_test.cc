@@ -127,10 +127,12 @@ TEST_P(SnapshotterTest, ChainCommitViewRemove) {
   EXPECT_EQ(CodeOf([&] { sn->Remove("a"); }), errdefs::Code::kFailedPrecondition);
   sn->Remove("v");
   sn->Remove("b-active");
-  EXPECT_FALSE(fs::Exists(sroot + "2"));
   sn->Remove("a");
-  EXPECT_FALSE(fs::Exists(sroot + "1"));
   EXPECT_EQ(CodeOf([&] { sn->Remove("a"); }), errdefs::Code::kNotFound);
+  // Directories go in the background; Cleanup waits for them.
+  sn->Cleanup();
+  EXPECT_FALSE(fs::Exists(sroot + "2"));
+  EXPECT_FALSE(fs::Exists(sroot + "1"));
   sn->Close();
 }
 
@@ -195,9 +197,9 @@ TEST_P(SnapshotterTest, MountsReallyMount) {
   sn->Close();
 }
 
-// A directory left where the next snapshot goes (a crash after the rename,
+// A directory left where the next snapshot goes (a crash after making it,
 // before the record) is replaced; removal takes a used snapshot's whole
-// tree and an unused one's empty layout alike.
+// tree and an unused one's empty layout alike, by Close at the latest.
 TEST_P(SnapshotterTest, OrphanDirectoryReplacedAndRemovalComplete) {
   TempDir d;
   auto sn = Open(GetParam(), d.path());
@@ -213,6 +215,7 @@ TEST_P(SnapshotterTest, OrphanDirectoryReplacedAndRemovalComplete) {
   EXPECT_TRUE(fs::Exists(sroot + "2"));
   sn->Remove("used");
   sn->Remove("unused");
+  sn->Close();
   EXPECT_FALSE(fs::Exists(sroot + "1"));
   EXPECT_FALSE(fs::Exists(sroot + "2"));
 }
