@@ -3,11 +3,11 @@
 #include "github.com/containerd/containerd/api/services/version/v1/version.grpc.pb.h"
 #include "services/grpc_util.h"
 
-#ifndef MCD_VERSION
-#define MCD_VERSION "0.0.0"
-#endif
 #ifndef MCD_CONTAINERD_VERSION
 #define MCD_CONTAINERD_VERSION "1.6.20"
+#endif
+#ifndef MCD_CONTAINERD_REVISION
+#define MCD_CONTAINERD_REVISION "1.6.20"
 #endif
 
 namespace mcd::services::version {
@@ -18,11 +18,12 @@ namespace api = containerd::services::version::v1;
 class Service final : public api::Version::Service, public GrpcService {
  public:
   grpc::Service* service() override { return this; }
-  // The containerd version whose API we serve; the revision names us.
+  // The containerd build whose API we serve, as that build reports itself:
+  // ctr compares the revision with its own.
   grpc::Status Version(grpc::ServerContext*, const google::protobuf::Empty*,
                        api::VersionResponse* resp) override {
     resp->set_version(MCD_CONTAINERD_VERSION);
-    resp->set_revision("minicontainerd-" MCD_VERSION);
+    resp->set_revision(MCD_CONTAINERD_REVISION);
     return grpc::Status::OK;
   }
 };
