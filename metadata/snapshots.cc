@@ -223,7 +223,6 @@ std::vector<mount::Mount> SnapshotStore::Create(const Context& ctx, bool view,
                                                 const snapshots::Labels& labels) {
   std::shared_lock lk(gc_mu_);
   const std::string& ns = ctx.Namespace();
-  if (key.empty()) throw errdefs::InvalidArgument("snapshot key must not be empty");
   ValidateLabels(Labels(labels.begin(), labels.end()));
   std::string target;
   if (auto it = labels.find(kSnapshotRefLabel); it != labels.end()) target = it->second;
@@ -256,6 +255,9 @@ std::vector<mount::Mount> SnapshotStore::Create(const Context& ctx, bool view,
   bkey = bk.key;
   try {
     db_->Update([&](Txn& t) {
+      // Where containerd fails an empty key: creating its record, after the
+      // backend call (bolt's words, leaked as unknown).
+      if (key.empty()) throw errdefs::Unknown("bucket name required");
       NamespaceStore::EnsureIn(t, ns);
       RecordSeq(t, ns, bk.n);
       if (t.Get(Key(ns, key))) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", key));
@@ -294,6 +296,7 @@ void SnapshotStore::Commit(const Context& ctx, const std::string& name, const st
   std::shared_lock lk(gc_mu_);
   const std::string& ns = ctx.Namespace();
   ValidateLabels(Labels(labels.begin(), labels.end()));
+  if (name.empty()) throw errdefs::Unknown("bucket name required");  // as containerd
   if (Get(ns, name)) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", name));
   auto r = Get(ns, key);
   if (!r) throw errdefs::NotFound(NotExist(key));

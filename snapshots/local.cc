@@ -203,14 +203,21 @@ std::vector<mount::Mount> LocalSnapshotter::Create(Kind kind, const std::string&
                                                    const std::string& parent,
                                                    const Labels& labels) {
   std::lock_guard lk(mu_);
-  if (key.empty()) throw errdefs::InvalidArgument("snapshot key must not be empty");
-  if (Get(key)) throw errdefs::AlreadyExists(fmt::format("snapshot {}", key));
+  // containerd's snapshotters prefix their store's refusals so.
+  auto refuse = [](errdefs::Code code, const std::string& why) {
+    return errdefs::Make(code, "failed to create snapshot: " + why);
+  };
+  if (key.empty()) throw refuse(errdefs::Code::kInvalidArgument, "snapshot key must not be empty");
+  if (Get(key)) throw refuse(errdefs::Code::kAlreadyExists, fmt::format("snapshot {}", key));
   records::BackendSnapshot r;
   if (!parent.empty()) {
     auto p = Get(parent);
-    if (!p) throw errdefs::NotFound(fmt::format("missing parent {:?} bucket", parent));
+    if (!p) {
+      throw refuse(errdefs::Code::kNotFound, fmt::format("missing parent {:?} bucket", parent));
+    }
     if (static_cast<Kind>(p->kind()) != Kind::kCommitted) {
-      throw errdefs::InvalidArgument(fmt::format("parent {:?} is not committed snapshot", parent));
+      throw refuse(errdefs::Code::kInvalidArgument,
+                   fmt::format("parent {:?} is not committed snapshot", parent));
     }
   }
   uint64_t id = 1;

@@ -177,6 +177,16 @@ TEST_F(SnapshotsIT, SnapshotCommandsAndErrors) {
   EXPECT_EQ(Err({"snapshots", "commit", "c2", "v1"}),
             "ctr: failed to commit snapshot: snapshot \"default/4/v1\" is not active: failed "
             "precondition");
+  EXPECT_EQ(Err({"snapshots", "view", "v2", "k2"}),
+            "ctr: failed to create snapshot: parent \"default/3/k2\" is not committed snapshot: "
+            "invalid argument");
+  // An empty name is bolt's error in containerd (after the backend call, so
+  // it uses up a backend id), and changes nothing.
+  EXPECT_EQ(Err({"snapshots", "prepare", ""}), "ctr: bucket name required: unknown");
+  EXPECT_EQ(Err({"snapshots", "view", ""}), "ctr: bucket name required: unknown");
+  EXPECT_EQ(Err({"snapshots", "commit", "", "k2"}), "ctr: bucket name required: unknown");
+  EXPECT_EQ(Err({"snapshots", "rm", ""}),
+            "ctr: failed to remove \"\": snapshot  does not exist: not found");
 
   std::string info = Ok({"snapshots", "info", "c1"});
   EXPECT_NE(info.find("\"Kind\": \"Committed\""), std::string::npos) << info;
