@@ -45,19 +45,43 @@ class Error : public std::runtime_error {
 // Builders that append containerd's class suffix: NotFound("container \"x\"")
 // -> "container \"x\": not found", as containerd's errors.Wrapf produces.
 Error Make(Code code, std::string_view context);
-inline Error NotFound(std::string_view ctx) { return Make(Code::kNotFound, ctx); }
-inline Error AlreadyExists(std::string_view ctx) { return Make(Code::kAlreadyExists, ctx); }
-inline Error InvalidArgument(std::string_view ctx) { return Make(Code::kInvalidArgument, ctx); }
+inline Error NotFound(std::string_view ctx) {
+  return Make(Code::kNotFound, ctx);
+}
+inline Error AlreadyExists(std::string_view ctx) {
+  return Make(Code::kAlreadyExists, ctx);
+}
+inline Error InvalidArgument(std::string_view ctx) {
+  return Make(Code::kInvalidArgument, ctx);
+}
 inline Error FailedPrecondition(std::string_view ctx) {
   return Make(Code::kFailedPrecondition, ctx);
 }
-inline Error Unavailable(std::string_view ctx) { return Make(Code::kUnavailable, ctx); }
-inline Error NotImplemented(std::string_view ctx) { return Make(Code::kUnimplemented, ctx); }
-inline Error Aborted(std::string_view ctx) { return Make(Code::kAborted, ctx); }
-inline Error Canceled(std::string_view ctx) { return Make(Code::kCanceled, ctx); }
-inline Error DeadlineExceeded(std::string_view ctx) { return Make(Code::kDeadlineExceeded, ctx); }
-inline Error Internal(std::string_view ctx) { return Error(Code::kInternal, std::string(ctx)); }
-inline Error Unknown(std::string_view ctx) { return Error(Code::kUnknown, std::string(ctx)); }
+inline Error Unavailable(std::string_view ctx) {
+  return Make(Code::kUnavailable, ctx);
+}
+inline Error NotImplemented(std::string_view ctx) {
+  return Make(Code::kUnimplemented, ctx);
+}
+inline Error Aborted(std::string_view ctx) {
+  return Make(Code::kAborted, ctx);
+}
+inline Error Canceled(std::string_view ctx) {
+  return Make(Code::kCanceled, ctx);
+}
+inline Error DeadlineExceeded(std::string_view ctx) {
+  return Make(Code::kDeadlineExceeded, ctx);
+}
+inline Error Internal(std::string_view ctx) {
+  return Error(Code::kInternal, std::string(ctx));
+}
+inline Error Unknown(std::string_view ctx) {
+  return Error(Code::kUnknown, std::string(ctx));
+}
+
+// An errno's text as Go spells it ("no such file or directory"): what
+// containerd's messages carry.
+std::string ErrnoText(int err);
 
 // An errno turned into an Error of the matching class (ENOENT -> not found...).
 Error FromErrno(int err, std::string_view context);

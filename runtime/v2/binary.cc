@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "pkg/errdefs.h"
@@ -42,9 +43,13 @@ std::string BinaryName(const std::string& runtime) {
 std::string RuntimeResolver::Resolve(const std::string& runtime) {
   if (runtime.empty()) throw errdefs::InvalidArgument("no runtime name");
   if (runtime[0] == '/') {
-    if (!IsFile(runtime))
-      throw errdefs::NotFound("invalid custom binary path: stat " + runtime +
-                              ": no such file or directory");
+    // As containerd: only stat's failure is checked here (wrapping Go's
+    // error, so no class suffix); anything else fails when it is run.
+    struct stat st;
+    if (::stat(runtime.c_str(), &st) != 0) {
+      throw errdefs::Error(errdefs::Code::kNotFound, "invalid custom binary path: stat " + runtime +
+                                                         ": " + errdefs::ErrnoText(errno));
+    }
     return runtime;
   }
   std::string name = BinaryName(runtime);

@@ -75,7 +75,14 @@ TEST_F(ResolverTest, AbsolutePathAndBadNames) {
   std::string exe = MakeExe(dir_, "myshim");
   RuntimeResolver r("");
   EXPECT_EQ(r.Resolve(exe), exe);
-  EXPECT_THROW(r.Resolve(dir_ + "/missing"), errdefs::Error);
+  try {
+    r.Resolve(dir_ + "/missing");
+    ADD_FAILURE() << "a missing path resolved";
+  } catch (const errdefs::Error& e) {
+    // containerd's words, wrapping Go's error: no class suffix of its own.
+    EXPECT_EQ(std::string(e.what()),
+              "invalid custom binary path: stat " + dir_ + "/missing: no such file or directory");
+  }
   EXPECT_THROW(r.Resolve(""), errdefs::Error);
   EXPECT_THROW(r.Resolve("runc"), errdefs::Error);
   EXPECT_THROW(r.Resolve("io.containerd.x/../../y.v1"), errdefs::Error);
