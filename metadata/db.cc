@@ -32,6 +32,24 @@ std::string PrefixEnd(std::string_view prefix) {
   return end;
 }
 
+// Read options for a scan of `prefix`: the upper bound lets the iterator
+// stop at the prefix's end instead of stepping over every deletion tombstone
+// after it to find the next live key.
+class PrefixReadOptions {
+ public:
+  explicit PrefixReadOptions(std::string_view prefix) : end_(PrefixEnd(prefix)), bound_(end_) {
+    if (!end_.empty()) options_.iterate_upper_bound = &bound_;
+  }
+  PrefixReadOptions(const PrefixReadOptions&) = delete;
+  PrefixReadOptions& operator=(const PrefixReadOptions&) = delete;
+  const rocksdb::ReadOptions& get() const { return options_; }
+
+ private:
+  std::string end_;
+  rocksdb::Slice bound_;
+  rocksdb::ReadOptions options_;
+};
+
 bool StartsWith(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
 }
@@ -58,11 +76,8 @@ void Txn::Delete(std::string_view key) {
 
 void Txn::Scan(std::string_view prefix,
                const std::function<bool(std::string_view, std::string_view)>& fn) {
-  const std::string end = PrefixEnd(prefix);  // see DB::Scan
-  const rocksdb::Slice bound(end);
-  rocksdb::ReadOptions ro;
-  if (!end.empty()) ro.iterate_upper_bound = &bound;
-  std::unique_ptr<rocksdb::Iterator> base(db_->NewIterator(ro));
+  const PrefixReadOptions ro(prefix);
+  std::unique_ptr<rocksdb::Iterator> base(db_->NewIterator(ro.get()));
   std::unique_ptr<rocksdb::Iterator> it(batch_.NewIteratorWithBase(base.release()));
   for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
     auto k = it->key();
@@ -167,13 +182,8 @@ std::optional<std::string> DB::Get(std::string_view key) const {
 
 void DB::Scan(std::string_view prefix,
               const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  // The bound lets the iterator stop at the prefix's end instead of stepping
-  // over every deletion tombstone after it to find the next live key.
-  const std::string end = PrefixEnd(prefix);
-  const rocksdb::Slice bound(end);
-  rocksdb::ReadOptions ro;
-  if (!end.empty()) ro.iterate_upper_bound = &bound;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  const PrefixReadOptions ro(prefix);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro.get()));
   for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
     auto k = it->key();
     std::string_view key(k.data(), k.size());

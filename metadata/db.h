@@ -25,7 +25,9 @@ class Collector;  // metadata/gc.h
 }
 class ContentStore;  // metadata/content.h
 
-inline constexpr int kSchemaVersion = 1;
+// 2: lease resources in their own bucket (leases::UpgradeLayout moves a
+// schema 1 database's, once).
+inline constexpr int kSchemaVersion = 2;
 inline constexpr const char* kSchemaKey = "schema/version";
 
 // Key builders.

@@ -297,10 +297,12 @@ void Store::ForEach(const std::string& ns,
 }
 
 void UpgradeLayout(DB& db) {
-  // Before lease ids could hold "/", resources sat below the record at
+  // Schema 1 kept resources below the record, at
   // v1/<ns>/leases/<id>/<type>/<resource> with an empty value. A record's
   // value is never empty (it always holds created_at), so such keys are
-  // unambiguous: move them to the resource bucket.
+  // unambiguous: move them to the resource bucket, once (schema 2).
+  constexpr int kResourceBucketSchema = 2;
+  if (auto v = db.Get(kSchemaKey); v && std::stoi(*v) >= kResourceBucketSchema) return;
   db.Update([&](Txn& t) {
     for (const auto& ns : db.Namespaces()) {
       std::string prefix = BucketPrefix(ns, "leases");
@@ -314,12 +316,11 @@ void UpgradeLayout(DB& db) {
       for (const auto& key : old) {
         std::string rest = key.substr(prefix.size());
         auto slash = rest.find('/');
-        t.Put(BucketPrefix(ns, kResourceBucket) + EscapeId(rest.substr(0, slash)) +
-                  rest.substr(slash),
-              "");
+        t.Put(ResourcePrefix(ns, rest.substr(0, slash)) + rest.substr(slash + 1), "");
         t.Delete(key);
       }
     }
+    t.Put(kSchemaKey, std::to_string(kResourceBucketSchema));
   });
 }
 

@@ -71,16 +71,17 @@ Result Run(const Options& opts) {
   // daemon's page tables are not copied and its threads take no
   // copy-on-write faults afterwards (a fork of a 30 MB, 25-thread daemon
   // costs milliseconds on every shim start).
+  auto check = [](int rc, const char* what) {
+    if (rc != 0) throw errdefs::FromErrno(rc, what);
+  };
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  if (int rc = ::posix_spawn_file_actions_init(&fa); rc != 0)
-    throw errdefs::FromErrno(rc, "posix_spawn_file_actions_init");
+  check(::posix_spawn_file_actions_init(&fa), "posix_spawn_file_actions_init");
   struct FaGuard {
     posix_spawn_file_actions_t* fa;
     ~FaGuard() { ::posix_spawn_file_actions_destroy(fa); }
   } fa_guard{&fa};
-  if (int rc = ::posix_spawnattr_init(&attr); rc != 0)
-    throw errdefs::FromErrno(rc, "posix_spawnattr_init");
+  check(::posix_spawnattr_init(&attr), "posix_spawnattr_init");
   struct AttrGuard {
     posix_spawnattr_t* attr;
     ~AttrGuard() { ::posix_spawnattr_destroy(attr); }
@@ -98,9 +99,6 @@ Result Run(const Options& opts) {
     ::posix_spawnattr_setpgroup(&attr, 0);
   }
   ::posix_spawnattr_setflags(&attr, flags);
-  auto check = [](int rc, const char* what) {
-    if (rc != 0) throw errdefs::FromErrno(rc, what);
-  };
   if (!opts.cwd.empty())
     check(::posix_spawn_file_actions_addchdir_np(&fa, opts.cwd.c_str()), "spawn chdir");
   check(::posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0), "spawn dup2");

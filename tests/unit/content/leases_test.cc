@@ -176,6 +176,7 @@ TEST_F(LeasesTest, UpgradeMovesOldResourceKeys) {
   store.Create("ns", "old", {});
   std::string d = content::FromBytes("x");
   db->Update([&](Txn& t) {
+    t.Put(kSchemaKey, "1");  // a database from before the resource bucket
     t.Put(ObjectKey("ns", "leases", "old/content/" + d), "");
     t.Put(ObjectKey("ns", "leases", "old/snapshots/overlayfs/ns/1/key/with/slash"), "");
   });
@@ -186,7 +187,7 @@ TEST_F(LeasesTest, UpgradeMovesOldResourceKeys) {
   EXPECT_EQ(r[0].id, d);
   EXPECT_EQ(r[1].type, "snapshots/overlayfs");
   EXPECT_EQ(r[1].id, "ns/1/key/with/slash");
-  UpgradeLayout(*db);  // idempotent
+  UpgradeLayout(*db);  // done once: schema 2 now
   EXPECT_EQ(store.ListResources("ns", "old").size(), 2u);
 }
 
