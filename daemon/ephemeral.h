@@ -12,6 +12,9 @@ class Ephemeral {
   std::string root() const { return dir_ + "/root"; }
   std::string state() const { return dir_ + "/state"; }
   std::string address() const { return dir_ + "/containerd.sock"; }
+  // The managed opt directory (`ctr install`), so a throwaway daemon writes
+  // nothing outside its own folder.
+  std::string opt() const { return dir_ + "/opt"; }
   // Prints the socket and how to point ctr at it.
   void Announce(const std::string& address) const;
 

@@ -85,6 +85,10 @@ int RunDaemon(const Flags& f, const std::string& self) {
     if (flags.address.empty()) flags.address = eph->address();
   }
   auto cfg = Load(flags, true);
+  if (eph) {
+    auto it = cfg.plugins.insert("io.containerd.internal.v1.opt", toml::table{}).first;
+    if (auto* t = it->second.as_table(); t && !t->contains("path")) t->insert("path", eph->opt());
+  }
   mcd::log::Info("starting containerd", {{"revision", "minicontainerd"}, {"version", MCD_VERSION}});
   mcd::daemon::Server server(cfg, self);
   server.LoadPlugins();

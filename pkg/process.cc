@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 
 #include "pkg/errdefs.h"
 #include "pkg/fd.h"
@@ -179,6 +180,46 @@ Result Run(const Options& opts) {
   if (WIFEXITED(status)) res.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) res.term_signal = WTERMSIG(status);
   return res;
+}
+
+std::string Describe(const Result& r) {
+  if (!r.term_signal) return "exit status " + std::to_string(r.exit_code);
+  // Go's names of the Linux signals (its syscall package's table).
+  static constexpr const char* kNames[] = {"hangup",
+                                           "interrupt",
+                                           "quit",
+                                           "illegal instruction",
+                                           "trace/breakpoint trap",
+                                           "aborted",
+                                           "bus error",
+                                           "floating point exception",
+                                           "killed",
+                                           "user defined signal 1",
+                                           "segmentation fault",
+                                           "user defined signal 2",
+                                           "broken pipe",
+                                           "alarm clock",
+                                           "terminated",
+                                           "stack fault",
+                                           "child exited",
+                                           "continued",
+                                           "stopped (signal)",
+                                           "stopped",
+                                           "stopped (tty input)",
+                                           "stopped (tty output)",
+                                           "urgent I/O condition",
+                                           "CPU time limit exceeded",
+                                           "file size limit exceeded",
+                                           "virtual timer expired",
+                                           "profiling timer expired",
+                                           "window changed",
+                                           "I/O possible",
+                                           "power failure",
+                                           "bad system call"};
+  const int n = static_cast<int>(std::size(kNames));
+  if (r.term_signal >= 1 && r.term_signal <= n)
+    return std::string("signal: ") + kNames[r.term_signal - 1];
+  return "signal: signal " + std::to_string(r.term_signal);
 }
 
 }  // namespace mcd::process

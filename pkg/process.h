@@ -11,12 +11,12 @@
 namespace mcd::process {
 
 struct Options {
-  std::vector<std::string> argv;               // argv[0] is looked up on PATH
-  std::vector<std::string> extra_env;          // "K=V" added to the inherited environment
-  std::string cwd;                             // empty: inherit
-  std::string stdin_data;                      // written then closed
-  bool merge_stderr = false;                   // stderr into stdout, as CombinedOutput
-  bool new_process_group = false;              // setpgid(0, 0)
+  std::vector<std::string> argv;                     // argv[0] is looked up on PATH
+  std::vector<std::string> extra_env;                // "K=V" added to the inherited environment
+  std::string cwd;                                   // empty: inherit
+  std::string stdin_data;                            // written then closed
+  bool merge_stderr = false;                         // stderr into stdout, as CombinedOutput
+  bool new_process_group = false;                    // setpgid(0, 0)
   std::optional<std::chrono::milliseconds> timeout;  // SIGKILL after this
 };
 
@@ -30,6 +30,10 @@ struct Result {
 
 // Throws errdefs errors when the process cannot be started.
 Result Run(const Options& opts);
+
+// How the process ended, worded as Go's os.ProcessState: "exit status 3",
+// "signal: killed". containerd puts it in its errors.
+std::string Describe(const Result& r);
 
 // PATH lookup as exec does; empty when not found.
 std::string LookPath(const std::string& name);

@@ -142,11 +142,10 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
     log::Debug("starting shim", {{"id", id}, {"namespace", ns}, {"binary", binary}});
     process::Result res = process::Run(popts);
     if (res.exit_code != 0) {
-      std::string why = res.timed_out     ? "signal: killed (timed out)"
-                        : res.term_signal ? "signal: " + std::to_string(res.term_signal)
-                                          : "exit status " + std::to_string(res.exit_code);
+      std::string why = process::Describe(res) + (res.timed_out ? " (timed out)" : "");
       std::string tail = shim_log->Tail();
-      throw errdefs::Unknown("failed to start shim: start failed: " + Trim(res.out) + ": " + why +
+      // The output as containerd quotes it: untrimmed.
+      throw errdefs::Unknown("failed to start shim: start failed: " + res.out + ": " + why +
                              (tail.empty() ? "" : " (shim log: " + Trim(tail) + ")"));
     }
     std::string address;

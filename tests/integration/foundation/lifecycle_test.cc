@@ -283,6 +283,10 @@ TEST(Lifecycle, EphemeralCleansUpOnInterrupt) {
   o.argv = {"ctr", "-a", socket, "version"};
   o.timeout = std::chrono::seconds(60);
   EXPECT_EQ(process::Run(o).exit_code, 0);
+  // The managed opt directory (`ctr install`) is the throwaway one too.
+  o.argv = {"ctr", "-a", socket, "plugins", "ls", "-d", "id==opt"};
+  auto opt = process::Run(o);
+  EXPECT_NE(opt.out.find("path      " + dir + "/opt\n"), std::string::npos) << opt.out;
   ::kill(pid, SIGINT);
   int status = 0;
   ::waitpid(pid, &status, 0);

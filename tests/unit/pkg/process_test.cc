@@ -109,5 +109,17 @@ TEST(Process, StartFailuresThrow) {
   EXPECT_THROW(process::Run(o), errdefs::Error);
 }
 
+// containerd quotes Go's wording of how a shim's start command ended.
+TEST(Process, DescribeAsGo) {
+  EXPECT_EQ(Describe(Sh("exit 3")), "exit status 3");
+  EXPECT_EQ(Describe(Sh("exit 0")), "exit status 0");
+  EXPECT_EQ(Describe(Sh("kill -SEGV $$")), "signal: segmentation fault");
+  EXPECT_EQ(Describe(Sh("kill -KILL $$")), "signal: killed");
+  EXPECT_EQ(Describe(Sh("kill -TERM $$")), "signal: terminated");
+  Result rt;
+  rt.term_signal = 40;  // a real-time signal has no name
+  EXPECT_EQ(Describe(rt), "signal: signal 40");
+}
+
 }  // namespace
 }  // namespace mcd::process
