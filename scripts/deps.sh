@@ -42,6 +42,8 @@ MCD_PACKAGES=(
   golang-go
   # script(1): a pty for `ctr run -t` tests
   bsdutils
+  # a local registry for `ctr images push` / `pull` tests
+  docker-registry
   # libFuzzer targets (tests/fuzz/run.sh)
   clang
   libclang-rt-14-dev
