@@ -193,15 +193,7 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
       } catch (const errdefs::Error& de) {
         dead = de.code() == errdefs::Code::kUnavailable;
       }
-      if (dead) {
-        // The shim died mid-create: its delete command cleans runc's state.
-        auto d = cmd.Delete();
-        d.timeout = cfg_.delete_timeout;
-        try {
-          process::Run(d);
-        } catch (const std::exception&) {
-        }
-      } else {
+      if (!dead) {
         taskapi::ShutdownRequest sr;
         sr.set_id(id);
         google::protobuf::Empty empty;
@@ -209,6 +201,16 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
           task->Call("Shutdown", sr, &empty, 3s);
         } catch (const std::exception&) {
         }
+      }
+      // Then the shim's delete command, as containerd's cleanup after a
+      // shim that went away: runc's create may have succeeded before the
+      // shim failed (on its IO, say), and the shim's Delete does not know
+      // that container: the command force-deletes it.
+      auto d = cmd.Delete();
+      d.timeout = cfg_.delete_timeout;
+      try {
+        process::Run(d);
+      } catch (const std::exception&) {
       }
       throw errdefs::Error(e.code(), std::string("failed to create shim task: ") + e.what());
     }
@@ -485,6 +487,13 @@ void TaskManager::Cleanup(Dead d) {
   } catch (const std::exception& e) {
     log::Error("failed to delete bundle", {{"id", id}, {"error", e.what()}});
   }
+  // As containerd's, a task whose shim died is gone once cleaned up: no
+  // stopped task is left for a client to delete. It goes before the events
+  // so a client that saw /tasks/delete finds no task.
+  if (d.task) {
+    d.task->SetStopped(exit);
+    Erase(ns, id, d.task.get());
+  }
   if (events_ && !d.cmd.binary.empty()) {
     Context ctx = MakeContext(ns);
     containerd::events::TaskExit te;
@@ -505,7 +514,6 @@ void TaskManager::Cleanup(Dead d) {
       log::Error("publish task exit", {{"id", id}, {"error", e.what()}});
     }
   }
-  if (d.task) d.task->SetStopped(exit);
 }
 
 // ---------------------------------------------------------------- start-up
@@ -653,7 +661,7 @@ void TaskManager::Load() {
 
   std::lock_guard lk(mu_);
   for (auto& d : dead) {
-    // Listed as stopped until its cleanup is done and a client deletes it.
+    // Listed as stopped until its cleanup is done.
     auto t = std::make_shared<Task>(d.bundle, d.cmd, d.cmd.binary, nullptr, nullptr);
     t->MarkDead();
     tasks_[d.bundle.ns()][d.bundle.id()] = t;

@@ -2,8 +2,8 @@
 // A task: one container's shim, connected over ttrpc. Calls are the shim's
 // task API (containerd.task.v2.Task) with the task's namespace. When the
 // connection drops without a Delete in progress the TaskManager cleans up
-// after the dead shim and the task becomes a stopped "tombstone" that keeps
-// its exit status until the client deletes it.
+// after the dead shim: meanwhile the task is a stopped "tombstone"; then it
+// is removed, as containerd removes such a task.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -33,7 +33,7 @@ class Task {
     kLive,      // shim connected
     kDeleting,  // a client Delete is shutting the shim down
     kDead,      // connection lost; cleanup after the dead shim running
-    kStopped,   // dead shim cleaned up; exit kept until Delete
+    kStopped,   // deleted, or dead shim cleaned up (and the task removed)
   };
 
   Task(Bundle bundle, ShimCommand cmd, std::string runtime, std::shared_ptr<ttrpc::Client> client,

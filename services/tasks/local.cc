@@ -21,16 +21,6 @@ using ProcessProto = containerd::v1::types::Process;
 // containerd's stateTimeout: a hung shim does not hang List.
 constexpr auto kStateTimeout = 2s;
 
-void StoppedState(const runtime::Task& t, ProcessProto* p) {
-  p->set_id(t.id());
-  p->set_pid(t.pid());
-  p->set_status(containerd::v1::types::STOPPED);
-  if (auto e = t.stopped_exit()) {
-    p->set_exit_status(e->status);
-    runtime::ToTimestamp(e->at, p->mutable_exited_at());
-  }
-}
-
 void FromState(const std::string& id, const taskapi::StateResponse& s, ProcessProto* p) {
   p->set_id(id);
   p->set_pid(s.pid());
@@ -48,10 +38,74 @@ bool Live(const runtime::Task& t) {
   return ph == runtime::Task::Phase::kLive || ph == runtime::Task::Phase::kDeleting;
 }
 
-// Calls on a task whose shim is gone answer as runc's shim does for an
-// exited process.
-void RequireLive(const runtime::Task& t) {
-  if (!Live(t)) throw errdefs::NotFound("process already finished");
+// An error of a shim call as containerd's shim client passes it on
+// (errdefs.FromGRPC): the message ends in its class's text once, codes
+// without a class are Unknown; a lost connection (ttrpc's ErrClosed) too.
+std::exception_ptr ShimError(std::exception_ptr err) {
+  using errdefs::Code;
+  try {
+    std::rethrow_exception(err);
+  } catch (const errdefs::Error& e) {
+    if (e.code() == Code::kUnavailable && std::string_view(e.what()) == "ttrpc: closed")
+      return std::make_exception_ptr(errdefs::Unknown("ttrpc: closed: unknown"));
+    Code code = e.code();
+    switch (code) {
+      case Code::kInvalidArgument:
+      case Code::kAlreadyExists:
+      case Code::kNotFound:
+      case Code::kUnavailable:
+      case Code::kFailedPrecondition:
+      case Code::kUnimplemented:
+      case Code::kCanceled:
+      case Code::kDeadlineExceeded:
+        break;
+      default:
+        code = Code::kUnknown;
+    }
+    const std::string cls(errdefs::ClassText(code));
+    std::string msg = e.what();
+    if (msg == cls) return std::make_exception_ptr(errdefs::Error(code, msg));
+    const std::string suffix = ": " + cls;
+    if (msg.ends_with(suffix)) msg.resize(msg.size() - suffix.size());
+    return std::make_exception_ptr(errdefs::Error(code, msg + suffix));
+  } catch (...) {
+  }
+  return err;
+}
+
+// A State call: on a lost connection containerd's shim client answers
+// plain "not found" (the task or process is taken as gone).
+void ShimState(runtime::Task& t, const std::string& exec_id, taskapi::StateResponse* resp) {
+  taskapi::StateRequest req;
+  req.set_id(t.id());
+  req.set_exec_id(exec_id);
+  try {
+    t.Call("State", req, resp, kStateTimeout);
+  } catch (const errdefs::Error& e) {
+    if (e.code() == errdefs::Code::kUnavailable && std::string_view(e.what()) == "ttrpc: closed")
+      throw errdefs::Error(errdefs::Code::kNotFound, "not found");
+    std::rethrow_exception(ShimError(std::current_exception()));
+  }
+}
+
+template <class Resp>
+void ShimCall(runtime::Task& t, const std::string& method, const google::protobuf::Message& req,
+              Resp* resp, std::chrono::nanoseconds timeout = std::chrono::nanoseconds(0)) {
+  try {
+    t.Call(method, req, resp, timeout);
+  } catch (const errdefs::Error&) {
+    std::rethrow_exception(ShimError(std::current_exception()));
+  }
+}
+
+// A task whose shim died (its cleanup running, then it is gone) answers as
+// containerd's: a process looked up by exec id is "not found" (the State
+// call that finds it fails on the closed connection), any other call fails
+// on the closed connection.
+void RequireLive(const runtime::Task& t, const std::string& exec_id = "") {
+  if (Live(t)) return;
+  if (!exec_id.empty()) throw errdefs::Error(errdefs::Code::kNotFound, "not found");
+  throw errdefs::Unknown("ttrpc: closed: unknown");
 }
 
 }  // namespace
@@ -66,19 +120,24 @@ std::shared_ptr<runtime::Task> Local::GetTask(const Context& ctx, const std::str
 }
 
 void Local::CheckProcess(runtime::Task& t, const std::string& exec_id) {
-  RequireLive(t);
-  taskapi::StateRequest req;
-  req.set_id(t.id());
-  req.set_exec_id(exec_id);
+  RequireLive(t, exec_id);
   taskapi::StateResponse resp;
-  t.Call("State", req, &resp, kStateTimeout);
+  ShimState(t, exec_id, &resp);
 }
 
 void Local::CheckContainerDelete(const Context& ctx, const std::string& id) {
+  std::shared_ptr<runtime::Task> t;
   try {
-    tasks_->Get(ctx.Namespace(), id);
+    t = tasks_->Get(ctx.Namespace(), id);
   } catch (const errdefs::Error&) {
     return;  // no task
+  }
+  // A task whose dead shim is being cleaned up goes away once that is done
+  // (containerd has none after a restart: it cleans up before it serves):
+  // wait for the rootfs to be unmounted rather than refuse.
+  if (t->phase() == runtime::Task::Phase::kDead) {
+    t->WaitStopped();
+    return;
   }
   throw errdefs::FailedPrecondition("cannot delete running task " + id);
 }
@@ -120,12 +179,12 @@ void Local::Create(const Context& ctx, const api::CreateTaskRequest& req,
 
 void Local::Start(const Context& ctx, const api::StartRequest& req, api::StartResponse* resp) {
   auto t = GetTask(ctx, req.container_id());
-  RequireLive(*t);
+  RequireLive(*t, req.exec_id());
   taskapi::StartRequest sr;
   sr.set_id(t->id());
   sr.set_exec_id(req.exec_id());
   taskapi::StartResponse r;
-  t->Call("Start", sr, &r);
+  ShimCall(*t, "Start", sr, &r);
   if (req.exec_id().empty()) t->set_pid(r.pid());
   resp->set_pid(r.pid());
 }
@@ -151,7 +210,7 @@ void Local::DeleteProcess(const Context& ctx, const api::DeleteProcessRequest& r
   dr.set_id(t->id());
   dr.set_exec_id(req.exec_id());
   taskapi::DeleteResponse r;
-  t->Call("Delete", dr, &r);
+  ShimCall(*t, "Delete", dr, &r);
   resp->set_id(req.exec_id());
   resp->set_pid(r.pid());
   resp->set_exit_status(r.exit_status());
@@ -160,16 +219,10 @@ void Local::DeleteProcess(const Context& ctx, const api::DeleteProcessRequest& r
 
 void Local::Get(const Context& ctx, const api::GetRequest& req, api::GetResponse* resp) {
   auto t = GetTask(ctx, req.container_id());
-  if (!Live(*t)) {
-    if (!req.exec_id().empty()) RequireLive(*t);
-    StoppedState(*t, resp->mutable_process());
-    return;
-  }
-  taskapi::StateRequest sr;
-  sr.set_id(t->id());
-  sr.set_exec_id(req.exec_id());
+  // Its State fails on the closed connection: containerd's "not found".
+  if (!Live(*t)) throw errdefs::Error(errdefs::Code::kNotFound, "not found");
   taskapi::StateResponse s;
-  t->Call("State", sr, &s, kStateTimeout);
+  ShimState(*t, req.exec_id(), &s);
   FromState(req.exec_id().empty() ? t->id() : req.exec_id(), s, resp->mutable_process());
 }
 
@@ -183,10 +236,11 @@ void Local::List(const Context& ctx, const api::ListTasksRequest&, api::ListTask
   std::vector<Slot> slots(all.size());
   std::vector<size_t> live;
   for (size_t i = 0; i < all.size(); ++i) {
+    // A task whose shim died is not listed, as containerd's (its State fails).
     if (Live(*all[i]))
       live.push_back(i);
     else
-      StoppedState(*all[i], &slots[i].p);
+      slots[i].keep = false;
   }
   // Every shim is asked at once: List costs one round trip, not N.
   std::latch done(static_cast<std::ptrdiff_t>(live.size()));
@@ -227,14 +281,14 @@ void Local::List(const Context& ctx, const api::ListTasksRequest&, api::ListTask
 
 void Local::Kill(const Context& ctx, const api::KillRequest& req) {
   auto t = GetTask(ctx, req.container_id());
-  RequireLive(*t);
+  RequireLive(*t, req.exec_id());
   taskapi::KillRequest kr;
   kr.set_id(t->id());
   kr.set_exec_id(req.exec_id());
   kr.set_signal(req.signal());
   kr.set_all(req.all());
   google::protobuf::Empty e;
-  t->Call("Kill", kr, &e);
+  ShimCall(*t, "Kill", kr, &e);
 }
 
 void Local::Exec(const Context& ctx, const api::ExecProcessRequest& req) {
@@ -256,31 +310,33 @@ void Local::Exec(const Context& ctx, const api::ExecProcessRequest& req) {
   er.set_stderr(req.stderr());
   if (req.has_spec()) *er.mutable_spec() = req.spec();
   google::protobuf::Empty e;
-  t->Call("Exec", er, &e);
+  ShimCall(*t, "Exec", er, &e);
 }
 
 void Local::ResizePty(const Context& ctx, const api::ResizePtyRequest& req) {
   auto t = GetTask(ctx, req.container_id());
-  RequireLive(*t);
+  RequireLive(*t, req.exec_id());
   taskapi::ResizePtyRequest rr;
   rr.set_id(t->id());
   rr.set_exec_id(req.exec_id());
   rr.set_width(req.width());
   rr.set_height(req.height());
   google::protobuf::Empty e;
-  t->Call("ResizePty", rr, &e);
+  ShimCall(*t, "ResizePty", rr, &e);
 }
 
 void Local::CloseIO(const Context& ctx, const api::CloseIORequest& req) {
   auto t = GetTask(ctx, req.container_id());
-  RequireLive(*t);
+  RequireLive(*t, req.exec_id());
+  // containerd looks the process up first (NotFound for an unknown exec).
+  if (!req.exec_id().empty()) CheckProcess(*t, req.exec_id());
   if (!req.stdin()) return;
   taskapi::CloseIORequest cr;
   cr.set_id(t->id());
   cr.set_exec_id(req.exec_id());
   cr.set_stdin(true);
   google::protobuf::Empty e;
-  t->Call("CloseIO", cr, &e);
+  ShimCall(*t, "CloseIO", cr, &e);
 }
 
 void Local::Pause(const Context& ctx, const api::PauseTaskRequest& req) {
@@ -289,7 +345,7 @@ void Local::Pause(const Context& ctx, const api::PauseTaskRequest& req) {
   taskapi::PauseRequest pr;
   pr.set_id(t->id());
   google::protobuf::Empty e;
-  t->Call("Pause", pr, &e);
+  ShimCall(*t, "Pause", pr, &e);
 }
 
 void Local::Resume(const Context& ctx, const api::ResumeTaskRequest& req) {
@@ -298,7 +354,7 @@ void Local::Resume(const Context& ctx, const api::ResumeTaskRequest& req) {
   taskapi::ResumeRequest rr;
   rr.set_id(t->id());
   google::protobuf::Empty e;
-  t->Call("Resume", rr, &e);
+  ShimCall(*t, "Resume", rr, &e);
 }
 
 void Local::ListPids(const Context& ctx, const api::ListPidsRequest& req,
@@ -308,7 +364,7 @@ void Local::ListPids(const Context& ctx, const api::ListPidsRequest& req,
   taskapi::PidsRequest pr;
   pr.set_id(t->id());
   taskapi::PidsResponse r;
-  t->Call("Pids", pr, &r);
+  ShimCall(*t, "Pids", pr, &r);
   *resp->mutable_processes() = r.processes();
 }
 
@@ -331,7 +387,7 @@ void Local::Checkpoint(const Context& ctx, const api::CheckpointTaskRequest& req
   cr.set_path(image);
   if (options) *cr.mutable_options() = *options;
   google::protobuf::Empty e;
-  t->Call("Checkpoint", cr, &e);
+  ShimCall(*t, "Checkpoint", cr, &e);
   if (!scratch) return;
   auto* tar = resp->add_descriptors();  // the image first, then its spec
   auto* spec = resp->add_descriptors();
@@ -346,7 +402,7 @@ void Local::Update(const Context& ctx, const api::UpdateTaskRequest& req) {
   if (req.has_resources()) *ur.mutable_resources() = req.resources();
   *ur.mutable_annotations() = req.annotations();
   google::protobuf::Empty e;
-  t->Call("Update", ur, &e);
+  ShimCall(*t, "Update", ur, &e);
 }
 
 void Local::Metrics(const Context& ctx, const api::MetricsRequest& req,
@@ -367,7 +423,7 @@ void Local::Metrics(const Context& ctx, const api::MetricsRequest& req,
     sr.set_id(t->id());
     taskapi::StatsResponse r;
     try {
-      t->Call("Stats", sr, &r, kStateTimeout);
+      ShimCall(*t, "Stats", sr, &r, kStateTimeout);
     } catch (const errdefs::Error& e) {
       if (e.code() != errdefs::Code::kNotFound)
         log::Error("collecting metrics for " + t->id(), {{"error", e.what()}});
@@ -389,11 +445,7 @@ void Local::Wait(const Context& ctx, const api::WaitRequest& req,
     runtime::ToTimestamp(e.at, r.mutable_exited_at());
     done(nullptr, r);
   };
-  if (!Live(*t)) {
-    if (!req.exec_id().empty()) RequireLive(*t);
-    t->OnStopped(from_exit);
-    return;
-  }
+  RequireLive(*t, req.exec_id());
   taskapi::WaitRequest wr;
   wr.set_id(t->id());
   wr.set_exec_id(req.exec_id());
@@ -421,7 +473,7 @@ void Local::Wait(const Context& ctx, const api::WaitRequest& req,
                    }
                  } catch (...) {
                  }
-                 done(err, r);
+                 done(ShimError(err), r);
                });
 }
 

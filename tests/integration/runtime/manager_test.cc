@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "events/exchange.h"
@@ -53,6 +54,9 @@ class ManagerTest : public ::testing::Test {
     sub_ = events_.Subscribe({}, [this](const events::Envelope& env) {
       std::lock_guard lk(mu_);
       topics_.push_back(env.topic());
+      containerd::events::TaskDelete d;
+      if (env.topic() == "/tasks/delete" && d.ParseFromString(env.event().value()))
+        deletes_[d.container_id()] = d;
       cv_.notify_all();
     });
   }
@@ -137,6 +141,7 @@ class ManagerTest : public ::testing::Test {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> topics_;
+  std::map<std::string, containerd::events::TaskDelete> deletes_;  // by container id
   std::vector<std::shared_ptr<TaskManager>> managers_;
 };
 
@@ -272,9 +277,14 @@ TEST_F(ManagerTest, ShimKilledIsNoticedAndCleanedUp) {
   ASSERT_TRUE(WaitTopic("/tasks/delete"));
   auto f = waited.get_future();
   ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
-  EXPECT_EQ(m->Get("default", "k1")->phase(), Task::Phase::kStopped);
-  Exit e = m->Delete(ctx, "k1");
-  EXPECT_EQ(e.status, f.get());
+  // Then the task is gone, as containerd's: no stopped task is left.
+  EXPECT_THROW(m->Get("default", "k1"), errdefs::Error);
+  EXPECT_TRUE(m->List("default").empty());
+  EXPECT_THROW(m->Delete(ctx, "k1"), errdefs::Error);
+  {
+    std::lock_guard lk(mu_);
+    EXPECT_EQ(deletes_["k1"].exit_status(), f.get());
+  }
   EXPECT_FALSE(fs::Exists(cfg_.state + "/default/k1"));
   // runc's container is gone too: the shim's delete killed it.
   auto r = itest::Sh({"runc", "--root", "/run/containerd/runc/default", "state", "k1"});
@@ -347,9 +357,14 @@ TEST_F(ManagerTest, StartupWalkCleansDeadBundles) {
   m->Serving();
   // The two quick ones finish although "slow" hangs.
   ASSERT_TRUE(WaitTopic("/tasks/delete", 2));
-  Exit e = m->Delete(MakeContext("default"), "missing");
-  EXPECT_EQ(e.pid, 7u);
-  EXPECT_EQ(e.status, 9u);
+  // Cleaned up, the task is gone (containerd never lists it); the events
+  // carry what the shim's delete reported.
+  EXPECT_THROW(m->Get("default", "missing"), errdefs::Error);
+  {
+    std::lock_guard lk(mu_);
+    EXPECT_EQ(deletes_["missing"].pid(), 7u);
+    EXPECT_EQ(deletes_["missing"].exit_status(), 9u);
+  }
   std::string calls = fs::ReadFile(dir_ + "/calls");
   EXPECT_NE(calls.find(cfg_.state + "/default/missing -namespace default -address " +
                        cfg_.grpc_address + " -publish-binary /bin/true -id missing -bundle " +
@@ -358,8 +373,12 @@ TEST_F(ManagerTest, StartupWalkCleansDeadBundles) {
       << calls;
   // The hung one is killed at the timeout and reported with 255.
   ASSERT_TRUE(WaitTopic("/tasks/delete", 3));
-  EXPECT_EQ(m->Delete(MakeContext("default"), "slow").status, 255u);
-  EXPECT_EQ(m->Delete(MakeContext("default"), "refused").status, 9u);
+  EXPECT_TRUE(m->List("default").empty());
+  {
+    std::lock_guard lk(mu_);
+    EXPECT_EQ(deletes_["slow"].exit_status(), 255u);
+    EXPECT_EQ(deletes_["refused"].exit_status(), 9u);
+  }
   for (const char* id : {"missing", "refused", "slow"}) {
     EXPECT_FALSE(fs::Exists(cfg_.state + "/default/" + id));
     EXPECT_FALSE(fs::Exists(cfg_.root + "/default/" + id));
