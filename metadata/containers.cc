@@ -131,6 +131,7 @@ Container ContainerStore::Create(const std::string& ns, Container c) {
   std::string value = c.rec.SerializeAsString();
   db_->Update([&](Txn& t) {
     if (t.Get(key)) throw errdefs::AlreadyExists(fmt::format("container {:?}", c.id));
+    CheckLabelKeys(c.rec.labels(), fmt::format("failed to write container {:?}: ", c.id));
     NamespaceStore::EnsureIn(t, ns);
     t.Put(key, value);
   });
@@ -154,6 +155,7 @@ Container ContainerStore::Update(const std::string& ns, const Container& c,
     auto& u = updated.rec;
     u.ParseFromString(*v);
     auto created = u.created_at();
+    const auto old_extensions = u.extensions();
     auto fieldpaths = fieldpaths_in;
     if (fieldpaths.empty()) {
       // A full replace updates only these; immutable fields must not differ.
@@ -203,10 +205,15 @@ Container ContainerStore::Update(const std::string& ns, const Container& c,
     } catch (const errdefs::Error& e) {
       Rethrow(e, "update failed validation: ");
     }
+    CheckLabelKeys(u.labels(), fmt::format("failed to write container {:?}: ", c.id));
     DropEmptyLabels(u);
     *u.mutable_created_at() = created;
     *u.mutable_updated_at() = Now();
-    t.Put(key, u.SerializeAsString());
+    // containerd's bolt store only ever adds extensions: one an update drops
+    // is gone from the answer but still stored, and read back later.
+    records::Container stored = u;
+    stored.mutable_extensions()->insert(old_extensions.begin(), old_extensions.end());
+    t.Put(key, stored.SerializeAsString());
   });
   return updated;
 }

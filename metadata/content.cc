@@ -138,6 +138,7 @@ content::Info ContentStore::Update(const Context& ctx, const content::Info& info
       it = it->second.empty() ? updated.labels.erase(it) : std::next(it);
     }
     ValidateInfoLabels(updated.labels);
+    CheckLabelKeys(updated.labels, fmt::format("writing labels for info {}: ", info.digest));
     updated.updated_at = chr::system_clock::now();
     t.Put(BlobKey(ns, info.digest), Encode(updated));
     return updated;

@@ -145,6 +145,7 @@ Image ImageStore::Create(const std::string& ns, Image img) {
   std::string value = img.rec.SerializeAsString();
   db_->Update([&](Txn& t) {
     if (t.Get(key)) throw errdefs::AlreadyExists(fmt::format("image {:?}", img.name));
+    CheckLabelKeys(img.rec.labels(), fmt::format("writing labels for image {}: ", img.name));
     NamespaceStore::EnsureIn(t, ns);
     t.Put(key, value);
   });
@@ -192,6 +193,7 @@ Image ImageStore::Update(const std::string& ns, const Image& img,
       }
     }
     ValidateImage(updated);
+    CheckLabelKeys(u.labels(), fmt::format("writing labels for image {}: ", img.name));
     DropEmpty(u.mutable_labels());
     DropEmpty(u.mutable_target()->mutable_annotations());
     *u.mutable_created_at() = created;

@@ -167,11 +167,15 @@ void RemoveResource(Txn& t, const std::string& ns, const std::string& lease,
 
 Lease Store::Create(const std::string& ns, const std::string& id_in, const Labels& labels) {
   std::string id = id_in.empty() ? RandomId() : id_in;
-  ValidateLabels(labels);
-  Lease l{id, chr::system_clock::now(), labels};
+  // containerd checks no label size here; bolt refuses an empty key.
+  CheckLabelKeys(labels);
+  Lease l{id, chr::system_clock::now(), {}};
+  for (const auto& [k, v] : labels) {
+    if (!v.empty()) l.labels[k] = v;  // an empty value is no label, as containerd's WriteLabels
+  }
   records::Lease rec;
   *rec.mutable_created_at() = ToProto(l.created_at);
-  for (const auto& [k, v] : labels) (*rec.mutable_labels())[k] = v;
+  for (const auto& [k, v] : l.labels) (*rec.mutable_labels())[k] = v;
   db_->Update([&](Txn& t) {
     if (t.Get(LeaseKey(ns, id))) throw errdefs::AlreadyExists(fmt::format("lease {:?}", id));
     NamespaceStore::EnsureIn(t, ns);

@@ -41,6 +41,11 @@ void ValidateLabel(const std::string& key, const std::string& value) {
   }
 }
 
+void ThrowEmptyLabelKey(std::string_view prefix, const std::string& value) {
+  throw errdefs::Unknown(
+      fmt::format("{}failed to set label \"\"={:?}: key required", prefix, value));
+}
+
 void ValidateLabels(const Labels& labels) {
   for (const auto& [k, v] : labels) ValidateLabel(k, v);
 }
@@ -54,6 +59,8 @@ void NamespaceStore::Create(const std::string& ns, const Labels& labels) {
   }
   db_->Update([&](Txn& t) {
     if (t.Get(NamespaceKey(ns))) throw errdefs::AlreadyExists(fmt::format("namespace {:?}", ns));
+    // containerd puts every label as it is: bolt refuses an empty key.
+    if (labels.contains("")) throw errdefs::Unknown("key required");
     t.Put(NamespaceKey(ns), rec.SerializeAsString());
   });
 }
@@ -90,6 +97,9 @@ void NamespaceStore::SetLabels(const std::string& ns,
   // containerd would store any name here; ours must be safe as a key.
   identifiers::Validate(ns);
   for (const auto& [k, v] : changes) ValidateNamespaceLabel(k, v);
+  for (const auto& [k, v] : changes) {
+    if (k.empty() && !v.empty()) throw errdefs::Unknown("key required");  // bolt's, as containerd
+  }
   db_->Update([&](Txn& t) {
     records::Namespace rec;
     if (auto v = t.Get(NamespaceKey(ns))) rec.ParseFromString(*v);

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metadata/db.h"
@@ -15,6 +16,18 @@ using Labels = std::map<std::string, std::string>;
 // containerd's label limit: key and value together at most 4096 bytes.
 void ValidateLabels(const Labels& labels);
 void ValidateLabel(const std::string& key, const std::string& value);
+
+// containerd stores labels as bolt keys, and bolt refuses an empty key: a
+// write of a label with an empty key and a value fails with "<prefix>failed
+// to set label ""="<value>": key required", class Unknown (an empty value is
+// skipped before it reaches bolt).
+[[noreturn]] void ThrowEmptyLabelKey(std::string_view prefix, const std::string& value);
+template <class Map>
+void CheckLabelKeys(const Map& labels, std::string_view prefix = {}) {
+  for (const auto& [k, v] : labels) {
+    if (k.empty() && !v.empty()) ThrowEmptyLabelKey(prefix, v);
+  }
+}
 
 class NamespaceStore {
  public:

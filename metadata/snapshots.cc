@@ -86,12 +86,32 @@ snapshots::Info SnapshotStore::Stat(const Context& ctx, const std::string& key) 
   return ToInfo(key, *r);
 }
 
+namespace {
+
+// containerd's validateSnapshot: the size rule, with its "info.Labels" prefix.
+template <class Map>
+void ValidateSnapshotLabels(const Map& labels) {
+  try {
+    for (const auto& [k, v] : labels) ValidateLabel(k, v);
+  } catch (const errdefs::Error& e) {
+    throw errdefs::Error(e.code(), std::string("info.Labels: ") + e.what());
+  }
+}
+
+// Labels as containerd's WriteLabels stores them: an empty value is no label.
+void DropEmptyValues(google::protobuf::Map<std::string, std::string>& labels) {
+  for (auto it = labels.begin(); it != labels.end();) {
+    it = it->second.empty() ? labels.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace
+
 snapshots::Info SnapshotStore::Update(const Context& ctx, const snapshots::Info& info,
                                       const std::vector<std::string>& fieldpaths) {
   std::shared_lock lk(gc_mu_);
   const std::string& ns = ctx.Namespace();
   if (info.name.empty()) throw errdefs::InvalidArgument("");
-  ValidateLabels(Labels(info.labels.begin(), info.labels.end()));
   std::string bkey;
   snapshots::Labels inherited;
   db_->Update([&](Txn& t) {
@@ -119,6 +139,9 @@ snapshots::Info SnapshotStore::Update(const Context& ctx, const snapshots::Info&
             fmt::format("cannot update {:?} field on snapshot {:?}", path, info.name));
       }
     }
+    ValidateSnapshotLabels(labels);
+    CheckLabelKeys(labels, "failed to read labels: ");  // containerd's words for its write
+    DropEmptyValues(labels);
     r->set_updated_ns(NowNs());
     t.Put(Key(ns, info.name), r->SerializeAsString());
     bkey = r->backend_key();
@@ -223,7 +246,7 @@ std::vector<mount::Mount> SnapshotStore::Create(const Context& ctx, bool view,
                                                 const snapshots::Labels& labels) {
   std::shared_lock lk(gc_mu_);
   const std::string& ns = ctx.Namespace();
-  ValidateLabels(Labels(labels.begin(), labels.end()));
+  ValidateSnapshotLabels(labels);
   std::string target;
   if (auto it = labels.find(kSnapshotRefLabel); it != labels.end()) target = it->second;
 
@@ -256,15 +279,20 @@ std::vector<mount::Mount> SnapshotStore::Create(const Context& ctx, bool view,
   try {
     db_->Update([&](Txn& t) {
       // Where containerd fails an empty key: creating its record, after the
-      // backend call (bolt's words, leaked as unknown).
-      if (key.empty()) throw errdefs::Unknown("bucket name required");
+      // backend call (bolt's words, leaked as unknown): recording it in the
+      // lease first when there is one.
+      if (key.empty())
+        throw errdefs::Unknown(ctx.lease.empty() ? "bucket name required" : "key required");
+      CheckLabelKeys(labels);
       NamespaceStore::EnsureIn(t, ns);
       RecordSeq(t, ns, bk.n);
       if (t.Get(Key(ns, key))) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", key));
       records::Snapshot r;
       r.set_backend_key(bkey);
       r.set_parent(parent);
-      for (const auto& [k, v] : labels) (*r.mutable_labels())[k] = v;
+      for (const auto& [k, v] : labels) {
+        if (!v.empty()) (*r.mutable_labels())[k] = v;
+      }
       int64_t now = NowNs();
       r.set_created_ns(now);
       r.set_updated_ns(now);
@@ -295,7 +323,7 @@ void SnapshotStore::Commit(const Context& ctx, const std::string& name, const st
                            const snapshots::Labels& labels) {
   std::shared_lock lk(gc_mu_);
   const std::string& ns = ctx.Namespace();
-  ValidateLabels(Labels(labels.begin(), labels.end()));
+  ValidateSnapshotLabels(labels);
   if (name.empty()) throw errdefs::Unknown("bucket name required");  // as containerd
   if (Get(ns, name)) throw errdefs::AlreadyExists(fmt::format("snapshot {:?}", name));
   auto r = Get(ns, key);
@@ -316,7 +344,10 @@ void SnapshotStore::Commit(const Context& ctx, const std::string& name, const st
     records::Snapshot c;
     c.set_backend_key(nbkey);
     c.set_parent(a->parent());
-    for (const auto& [k, v] : labels) (*c.mutable_labels())[k] = v;
+    CheckLabelKeys(labels);
+    for (const auto& [k, v] : labels) {
+      if (!v.empty()) (*c.mutable_labels())[k] = v;
+    }
     int64_t now = NowNs();
     c.set_created_ns(now);
     c.set_updated_ns(now);

@@ -86,7 +86,8 @@ namespace {
 plugin::Registrar reg{{
     .type = plugin::kService,
     .id = "images-service",
-    .requires_ = {plugin::kEvent, plugin::kMetadata, plugin::kGC},
+    // containerd's list (introspection shows it); events come through ic.events.
+    .requires_ = {plugin::kMetadata, plugin::kGC},
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       return std::make_shared<Local>(ic.GetAs<metadata::DB>(plugin::kMetadata),

@@ -95,7 +95,14 @@ void Local::Update(const Context& ctx, const api::UpdateSnapshotRequest& req,
 void Local::List(const Context& ctx, const api::ListSnapshotsRequest& req,
                  const std::function<bool(const api::ListSnapshotsResponse&)>& send) {
   auto& s = Store(req.snapshotter());
-  auto filter = filters::ParseAll({req.filters().begin(), req.filters().end()});
+  filters::Filter filter;
+  try {
+    filter = filters::ParseAll({req.filters().begin(), req.filters().end()});
+  } catch (const errdefs::Error& e) {
+    // containerd's snapshots service passes the parse error on unconverted:
+    // clients see its text with the class Unknown.
+    throw errdefs::Unknown(e.what());
+  }
   api::ListSnapshotsResponse batch;
   bool ok = true;
   s.Walk(
