@@ -29,7 +29,7 @@ LogWatch::LogWatch(const std::string& path)
   offset_ = ::lseek(fd.get(), 0, SEEK_END);
 }
 
-bool LogWatch::WaitFor(const std::string& needle, std::chrono::seconds timeout) {
+bool LogWatch::WaitFor(const std::string& needle, std::chrono::seconds timeout, bool at_end) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     // Read what was appended, then look for the needle line by line.
@@ -44,7 +44,10 @@ bool LogWatch::WaitFor(const std::string& needle, std::chrono::seconds timeout) 
     while ((nl = pending_.find('\n')) != std::string::npos) {
       std::string line = pending_.substr(0, nl);
       pending_.erase(0, nl + 1);
-      if (line.find(needle) != std::string::npos) return true;
+      if (at_end ? line.size() >= needle.size() &&
+                       line.compare(line.size() - needle.size(), needle.size(), needle) == 0
+                 : line.find(needle) != std::string::npos)
+        return true;
     }
     pollfd p{inotify_.get(), POLLIN, 0};
     if (::poll(&p, 1, MillisLeft(deadline)) <= 0) return false;

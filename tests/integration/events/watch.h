@@ -17,9 +17,10 @@ namespace mcd::itest {
 class LogWatch {
  public:
   explicit LogWatch(const std::string& path);
-  // True once a line containing `needle` was appended after construction (or
-  // after the previous match); false at the deadline.
-  bool WaitFor(const std::string& needle, std::chrono::seconds timeout);
+  // True once a line containing `needle` (with at_end: ending with it) was
+  // appended after construction (or after the previous match); false at the
+  // deadline.
+  bool WaitFor(const std::string& needle, std::chrono::seconds timeout, bool at_end = false);
 
  private:
   std::string path_;
