@@ -29,7 +29,9 @@ class Native final : public LocalSnapshotter {
     std::string source = (s.parent_ids.empty() || s.kind == Kind::kActive)
                              ? SnapshotDir(s.id)
                              : SnapshotDir(s.parent_ids[0]);
-    return {mount::Mount("bind", source, {s.kind == Kind::kView ? "ro" : "rw", "rbind"})};
+    // containerd's native order: its default options, then the access flag
+    // (overlayfs puts the flag first).
+    return {mount::Mount("bind", source, {"rbind", s.kind == Kind::kView ? "ro" : "rw"})};
   }
 };
 

@@ -127,3 +127,7 @@ func init() {
 }
 
 var _ = fmt.Sprint
+
+func descOf(data string) ocispec.Descriptor {
+	return ocispec.Descriptor{Digest: digest.FromString(data), Size: int64(len(data))}
+}

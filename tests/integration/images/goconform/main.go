@@ -112,14 +112,14 @@ func js(v interface{}) string {
 var lockedRe = regexp.MustCompile(`locked for [^(]* \(since [^)]*\)`)
 
 // Paths differ between daemons' roots: keep their shape only.
-var pathRe = regexp.MustCompile(`/[^,:=]*/snapshots/[0-9]+/`)
+var pathRe = regexp.MustCompile(`/[^,:= ]*/snapshots/[0-9]+`)
 
 // Random parts: unpack's extraction keys, bolt's internal snapshot ids.
 var extractRe = regexp.MustCompile(`extract-[0-9]+-[A-Za-z0-9_-]{4} `)
 var internalIDRe = regexp.MustCompile(`"(conform-[a-z-]+)/[0-9]+/`)
 
 func normPath(s string) string {
-	s = pathRe.ReplaceAllString(s, "<snap>/")
+	s = pathRe.ReplaceAllString(s, "<snap>")
 	s = extractRe.ReplaceAllString(s, "extract-<r> ")
 	return internalIDRe.ReplaceAllString(s, `"$1/<n>/`)
 }
