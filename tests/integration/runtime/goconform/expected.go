@@ -1,10 +1,9 @@
 package main
 
 // What containerd 1.6.20 (Debian's, with its containerd-shim-runc-v2 and
-// runc; cgroup v1 on the machine it was recorded on) showed for each
-// scenario, recorded with -record against it. Pids are named (init,
-// exec:<id>), paths and the namespace normalised; "at=set" means a non-zero
-// timestamp.
+// runc) showed for each scenario, recorded with -record against it. Pids
+// are named (init, exec:<id>), paths and the namespace normalised; "at=set"
+// means a non-zero timestamp.
 var expected = map[string][]string{
 	"api-errors": {
 		"create unknown container: Other rpc error: code = NotFound desc = container \"gc-none\" in namespace \"<ns>\": not found",
@@ -80,7 +79,7 @@ var expected = map[string][]string{
 		"exec delete: exit=0 at=set",
 		"update created: ok",
 		"metrics created: ok",
-		"metrics type=io.containerd.cgroups.v1.Metrics",
+		"metrics type is the host's cgroup version's=true",
 		"kill created: ok",
 		"result: exit=137 at=set",
 		"status: stopped exit=137 at=set",
@@ -146,6 +145,58 @@ var expected = map[string][]string{
 		"/tasks/exec-started exec=x4 pid=exec:x4",
 		"/tasks/exit id=x4 pid=exec:x4 status=137 at=set",
 		"/tasks/exit id=gc-execerr pid=init status=137 at=set",
+		"/tasks/delete id= pid=init status=137 at=set",
+	},
+	"exec-failures": {
+		"bad cwd exec: ok",
+		"bad cwd start: Other OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd (\"/nonexistent\") set in config.json failed: no such file or directory: unknown",
+		"bad cwd status: created exit=0 at=zero",
+		"bad cwd delete: exit=0 at=zero",
+		"not executable exec: ok",
+		"not executable start: Other OCI runtime exec failed: exec failed: unable to start container process: exec: \"/etc/passwd\": permission denied: unknown",
+		"not executable status: created exit=0 at=zero",
+		"not executable delete: exit=0 at=zero",
+		"relative cwd exec: ok",
+		"relative cwd start: Other OCI runtime exec failed: exec failed: Cwd must be an absolute path: unknown",
+		"relative cwd status: created exit=0 at=zero",
+		"relative cwd delete: exit=0 at=zero",
+		"no args exec: ok",
+		"no args start: Other OCI runtime exec failed: exec failed: args must not be empty: unknown",
+		"no args status: created exit=0 at=zero",
+		"no args delete: exit=0 at=zero",
+		"kill bad signal: Other unknown error after kill: runc did not terminate successfully: exit status 1: unable to signal init: invalid argument\n: unknown",
+		"kill signal 0: ok",
+		"status: running exit=0 at=zero",
+		"delete kill: exit=137 at=set",
+	},
+	"exec-failures events gc-execfail": {
+		"/tasks/create pid=init bundle=true rootfs=1 stdin=false stdout=false stderr=false terminal=false checkpoint=\"\"",
+		"/tasks/start pid=init",
+		"/tasks/exec-added exec=f0",
+		"/tasks/exec-added exec=f1",
+		"/tasks/exec-added exec=f2",
+		"/tasks/exec-added exec=f3",
+		"/tasks/exit id=gc-execfail pid=init status=137 at=set",
+		"/tasks/delete id= pid=init status=137 at=set",
+	},
+	"exec-get-fields": {
+		"start: ok",
+		"get \"\": id=gc-fields container=\"\" pid=init status=RUNNING stdin=false stdout=false stderr=false terminal=false exit=0 at=zero",
+		"get \"g1\": id=g1 container=\"\" pid=exec:g1 status=RUNNING stdin=false stdout=true stderr=false terminal=true exit=0 at=zero",
+		"listed: container=\"\" pid=init status=RUNNING",
+		"metrics by namespace and id: n=1",
+		"metrics other namespace: n=0",
+		"resize: ok",
+		"closeio tty: ok",
+		"delete kill: exit=137 at=set",
+	},
+	"exec-get-fields events gc-fields": {
+		"/tasks/create pid=init bundle=true rootfs=1 stdin=false stdout=false stderr=false terminal=false checkpoint=\"\"",
+		"/tasks/start pid=init",
+		"/tasks/exec-added exec=g1",
+		"/tasks/exec-started exec=g1 pid=exec:g1",
+		"/tasks/exit id=g1 pid=exec:g1 status=137 at=set",
+		"/tasks/exit id=gc-fields pid=init status=137 at=set",
 		"/tasks/delete id= pid=init status=137 at=set",
 	},
 	"exec-output": {
@@ -218,6 +269,39 @@ var expected = map[string][]string{
 		"/tasks/exec-started exec=t1 pid=exec:t1",
 		"/tasks/exit id=t1 pid=exec:t1 status=0 at=set",
 		"/tasks/exit id=gc-tty pid=init status=137 at=set",
+		"/tasks/delete id= pid=init status=137 at=set",
+	},
+	"exec-unstarted-wait": {
+		"wait unstarted: ok",
+		"get: id=u1 pid=0 status=CREATED exit=0",
+		"delete unstarted: exit=0 at=zero",
+		"delete kill: exit=137 at=set",
+	},
+	"exec-unstarted-wait events gc-unstarted": {
+		"/tasks/create pid=init bundle=true rootfs=1 stdin=false stdout=false stderr=false terminal=false checkpoint=\"\"",
+		"/tasks/start pid=init",
+		"/tasks/exec-added exec=u1",
+		"/tasks/exit id=gc-unstarted pid=init status=137 at=set",
+		"/tasks/delete id= pid=init status=137 at=set",
+	},
+	"init-killed-with-exec": {
+		"exec start: ok",
+		"kill init: ok",
+		"result: exit=137 at=set",
+		"result 2: exit=137 at=set",
+		"exec result: exit=137 at=set",
+		"exec status: stopped exit=137 at=zero",
+		"delete with exec: exit=137 at=set",
+		"exec delete: NotFound task gc-initkill not found: not found",
+		"delete: NotFound task gc-initkill not found: not found",
+	},
+	"init-killed-with-exec events gc-initkill": {
+		"/tasks/create pid=init bundle=true rootfs=1 stdin=false stdout=false stderr=false terminal=false checkpoint=\"\"",
+		"/tasks/start pid=init",
+		"/tasks/exec-added exec=k1",
+		"/tasks/exec-started exec=k1 pid=exec:k1",
+		"/tasks/exit id=k1 pid=exec:k1 status=137 at=set",
+		"/tasks/exit id=gc-initkill pid=init status=137 at=set",
 		"/tasks/delete id= pid=init status=137 at=set",
 	},
 	"kill-all": {
@@ -296,6 +380,17 @@ var expected = map[string][]string{
 		"/tasks/exit id=gc-nilerr pid=init status=0 at=set",
 		"/tasks/delete id= pid=init status=0 at=set",
 	},
+	"oom": {
+		"result: exit=137 at=set",
+		"delete: exit=137 at=set",
+	},
+	"oom events gc-oom": {
+		"/tasks/create pid=init bundle=true rootfs=1 stdin=false stdout=false stderr=false terminal=false checkpoint=\"\"",
+		"/tasks/start pid=init",
+		"/tasks/oom",
+		"/tasks/exit id=gc-oom pid=init status=137 at=set",
+		"/tasks/delete id= pid=init status=137 at=set",
+	},
 	"pause-resume": {
 		"status: created exit=0 at=zero",
 		"pause created: Other cannot pause task in created state: unknown",
@@ -364,6 +459,28 @@ var expected = map[string][]string{
 		"/tasks/exit id=e1 pid=exec:e1 status=137 at=set",
 		"/tasks/exit id=gc-pids pid=init status=137 at=set",
 		"/tasks/delete id= pid=init status=137 at=set",
+	},
+	"runtime-options": {
+		"gc-rtopts start: ok",
+		"gc-rtopts result: exit=4 at=set",
+		"gc-rtopts delete: exit=4 at=set",
+		"gc-rtv1 start: ok",
+		"gc-rtv1 result: exit=4 at=set",
+		"gc-rtv1 delete: exit=4 at=set",
+		"bad runc binary: Other failed to create shim task: OCI runtime create failed: unable to retrieve OCI runtime error (open <path>/log.json: no such file or directory): fork/exec /nonexistent/runc: no such file or directory: unknown",
+		"task after: NotFound no running task found: task gc-badopts not found: not found",
+	},
+	"runtime-options events gc-rtopts": {
+		"/tasks/create pid=init bundle=true rootfs=1 stdin=false stdout=false stderr=false terminal=false checkpoint=\"\"",
+		"/tasks/start pid=init",
+		"/tasks/exit id=gc-rtopts pid=init status=4 at=set",
+		"/tasks/delete id= pid=init status=4 at=set",
+	},
+	"runtime-options events gc-rtv1": {
+		"/tasks/create pid=init bundle=true rootfs=1 stdin=false stdout=false stderr=false terminal=false checkpoint=\"\"",
+		"/tasks/start pid=init",
+		"/tasks/exit id=gc-rtv1 pid=init status=4 at=set",
+		"/tasks/delete id= pid=init status=4 at=set",
 	},
 	"shim-died": {
 		"update annotations: Other ttrpc: closed: unknown",
@@ -482,8 +599,8 @@ var expected = map[string][]string{
 	"update-metrics": {
 		"update: ok",
 		"metrics: ok",
-		"id=gc-metrics type=io.containerd.cgroups.v1.Metrics timestamp=set",
-		"decoded *v1.Metrics ok",
+		"id=gc-metrics type is the host's cgroup version's=true timestamp=set",
+		"decoded ok",
 		"memory limit=67108864 pids>0=true",
 		"service metrics n=1",
 		"bad filter: ok",
