@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -132,7 +133,7 @@ std::string FdPath(int dirfd, const std::string& name) {
 
 class Applier {
  public:
-  Applier(const std::string& root, const ApplyOptions& opts) : opts_(opts) {
+  Applier(const std::string& root, const ApplyOptions& opts) : opts_(opts), root_path_(root) {
     root_.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_) ThrowErrno(errno, "open " + root);
   }
@@ -159,7 +160,7 @@ class Applier {
         if (::mknodat(parent.get(), orig.c_str(), S_IFCHR, makedev(0, 0)) != 0) {
           ThrowErrno(errno, "failed to convert whiteout file " + key);
         }
-        Chown(parent.get(), orig, e);
+        Chown(parent.get(), orig, parent_rel.empty() ? orig : parent_rel + "/" + orig, e);
       } else {
         RemoveAllAt(parent.get(), orig);
       }
@@ -210,7 +211,7 @@ class Applier {
       unpacked_.insert(key);
       return;  // a link shares its target's inode and attributes
     }
-    Chown(parent.get(), base, e);
+    Chown(parent.get(), base, key, e);
     Xattrs(parent.get(), base, e, symlink);
     if (!symlink && ::fchmodat(parent.get(), base.c_str(), perm, 0) != 0) {
       ThrowErrno(errno, "chmod " + key);
@@ -365,10 +366,14 @@ class Applier {
     if (::ftruncate(f.get(), archive_entry_size(entry_)) != 0) ThrowErrno(errno, "truncate " + key);
   }
 
-  void Chown(int dirfd, const std::string& name, struct archive_entry* e) {
-    if (::fchownat(dirfd, name.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
-                   static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) != 0) {
-      ThrowErrno(errno, "failed to Lchown " + name);
+  // `rel`: the entry's path under the root, for containerd's message.
+  void Chown(int dirfd, const std::string& name, const std::string& rel, struct archive_entry* e) {
+    auto uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+    if (::fchownat(dirfd, name.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid),
+                   AT_SYMLINK_NOFOLLOW) != 0) {
+      std::string path = root_path_ + "/" + rel;
+      ThrowErrno(errno, fmt::format("failed to Lchown {:?} for UID {}, GID {}: lchown {}", path,
+                                    uid, gid, path));
     }
   }
 
@@ -394,6 +399,7 @@ class Applier {
 
   ApplyOptions opts_;
   UniqueFd root_;
+  std::string root_path_;
   struct archive_entry* entry_ = nullptr;
   std::set<std::string> unpacked_;
   std::vector<std::pair<std::string, DirTimes>> dirs_;

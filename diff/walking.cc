@@ -105,7 +105,13 @@ Descriptor Walking::Apply(const Context& ctx, const Descriptor& layer,
       applied = ApplyLayer(src, mounts[0].source, {});
     } else {
       mount::TempMount tm(mounts);
-      applied = ApplyLayer(src, tm.path(), {});
+      try {
+        applied = ApplyLayer(src, tm.path(), {});
+      } catch (const std::exception& e) {
+        // containerd's WithTempMount names the mount its callback failed on.
+        throw errdefs::Error(errdefs::CodeOf(e),
+                             fmt::format("mount callback failed on {}: {}", tm.path(), e.what()));
+      }
       tm.Release();
     }
   }

@@ -42,9 +42,15 @@ func init() {
 
 	register("introspection", func(ctx context.Context, e *env, o *obs) error {
 		is := e.client.IntrospectionService()
-		r, err := is.Plugins(ctx, []string{`type==io.containerd.snapshotter.v1,id==overlayfs`})
-		o.e("plugins overlayfs", err)
+		r, err := is.Plugins(ctx, []string{`type==io.containerd.snapshotter.v1,id==overlayfs`, `id==native`,
+			`type==io.containerd.differ.v1`, `type==io.containerd.content.v1`, `type==io.containerd.gc.v1`,
+			`type==io.containerd.event.v1`, `type==io.containerd.grpc.v1,id==introspection`})
+		o.e("plugins details", err)
 		if r != nil {
+			// Sorted: the plugin graph does not order plugins as containerd does.
+			sort.Slice(r.Plugins, func(i, j int) bool {
+				return r.Plugins[i].Type+r.Plugins[i].ID < r.Plugins[j].Type+r.Plugins[j].ID
+			})
 			for _, p := range r.Plugins {
 				var keys []string
 				for k := range p.Exports {

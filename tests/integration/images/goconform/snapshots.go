@@ -220,6 +220,19 @@ func init() {
 		}
 		_, err = ds.Apply(ctx, descU, target)
 		o.e("apply uncompressed", err)
+		empty, err := ds.Compare(ctx, lower, lower, diff.WithMediaType("application/vnd.oci.image.layer.v1.tar"))
+		o.e("compare same", err)
+		o.f("  same: size=%d", empty.Size)
+		_, err = ds.Compare(ctx, nil, upper)
+		o.e("compare no lower", err)
+		_, err = ds.Apply(ctx, desc, lower)
+		o.e("apply onto view", err)
+		missing := desc
+		missing.Digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+		_, err = ds.Apply(ctx, missing, target)
+		o.e("apply missing blob", err)
+		_, err = ds.Compare(ctx, lower, upper, diff.WithReference("d-ref"), diff.WithMediaType("application/vnd.oci.image.layer.v1.tar"))
+		o.e("compare same reference again", err)
 		bogus := desc
 		bogus.MediaType = "application/x-bogus"
 		_, err = ds.Apply(ctx, bogus, target)
