@@ -59,7 +59,9 @@ namespace {
 plugin::Registrar reg{{
     .type = plugin::kService,
     .id = "leases-service",
-    .requires_ = {plugin::kMetadata, plugin::kGC},
+    // containerd's list (introspection shows it): like containerd, the gc
+    // scheduler is found because it registers (metadata/) before services/.
+    .requires_ = {plugin::kMetadata},
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       return std::make_shared<Local>(ic.GetAs<metadata::DB>(plugin::kMetadata),

@@ -13,14 +13,11 @@ import (
 
 // Plugins whose registration differs on purpose or belongs elsewhere: the
 // metadata store is RocksDB ("rocksdb", not "bolt"); the tasks service is
-// the runtime's; leases-service keeps gc in its requirements because the
-// plugin graph orders by requirements only (containerd relies on
-// registration order for it).
+// the runtime's.
 var notCompared = map[string]bool{
-	"io.containerd.metadata.v1.bolt":          true,
-	"io.containerd.metadata.v1.rocksdb":       true,
-	"io.containerd.service.v1.tasks-service":  true,
-	"io.containerd.service.v1.leases-service": true,
+	"io.containerd.metadata.v1.bolt":         true,
+	"io.containerd.metadata.v1.rocksdb":      true,
+	"io.containerd.service.v1.tasks-service": true,
 }
 
 var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
