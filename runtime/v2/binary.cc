@@ -54,11 +54,13 @@ std::string RuntimeResolver::Resolve(const std::string& runtime) {
   }
   std::string name = BinaryName(runtime);
   // A name must not smuggle a path in: the shim name becomes an argv[0].
+  // containerd's is a plain error: no class suffix.
   if (name.empty() || name.find('/') != std::string::npos)
-    throw errdefs::InvalidArgument(
+    throw errdefs::Error(
+        errdefs::Code::kInvalidArgument,
         "invalid runtime name " + runtime +
-        ", correct runtime name should be either format like `io.containerd.runc.v1` or a full "
-        "path to the binary");
+            ", correct runtime name should be either format like `io.containerd.runc.v1` or a "
+            "full path to the binary");
   {
     std::lock_guard lk(mu_);
     if (auto it = cache_.find(name); it != cache_.end()) return it->second;

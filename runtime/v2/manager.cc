@@ -98,8 +98,12 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
     std::unique_lock lk(mu_);
     if (closing_) throw errdefs::Unavailable("runtime is shutting down");
     auto it = tasks_.find(ns);
-    if ((it != tasks_.end() && it->second.count(id)) || creating_.count(key))
-      throw errdefs::AlreadyExists("task " + id);
+    if (it != tasks_.end() && it->second.count(id)) throw errdefs::AlreadyExists("task " + id);
+    // A create of the same id in flight: containerd's second create fails
+    // making the bundle directory the first one made.
+    if (creating_.count(key))
+      throw errdefs::Unknown("failed to start shim: mkdir " + cfg_.state + "/" + ns + "/" + id +
+                             ": file exists");
     creating_.insert(key);
     // A deleted task of the same id may still be shutting its shim down: a
     // new shim would find that one's socket (the address derives from the

@@ -617,4 +617,24 @@ var expected = map[string][]string{
 		"/tasks/exit id=gc-metrics pid=init status=137 at=set",
 		"/tasks/delete id= pid=init status=137 at=set",
 	},
+	"concurrent-new-task": {
+		"new task: Other failed to start shim: mkdir <path>/gc-conc: file exists: unknown",
+		"new task: Other failed to start shim: mkdir <path>/gc-conc: file exists: unknown",
+		"new task: ok",
+	},
+	"metrics-filters": {
+		"[\"id==gc-ma\"]: [gc-ma]",
+		"[\"id==gc-ma\" \"id==gc-mb\"]: [gc-ma gc-mb]",
+		"[\"id==gc-ma,id==gc-mb\"]: []",
+		"[\"id~=^gc-m[ab]$\"]: [gc-ma gc-mb]",
+		"[\"labels.x==y\"]: []",
+		"[\"id!=gc-ma\"]: [gc-mb]",
+		"list filtered: [gc-ma gc-mb]",
+	},
+	"runtime-resolution": {
+		"io.containerd.nosuch.v1 new task: Other failed to start shim: failed to resolve runtime path: runtime \"io.containerd.nosuch.v1\" binary not installed \"containerd-shim-nosuch-v1\": file does not exist: unknown",
+		"nosuch new task: Other failed to start shim: failed to resolve runtime path: invalid runtime name nosuch, correct runtime name should be either format like `io.containerd.runc.v1` or a full path to the binary: unknown",
+		"/nonexistent/containerd-shim-x-v2 new task: Other failed to start shim: failed to resolve runtime path: invalid custom binary path: stat /nonexistent/containerd-shim-x-v2: no such file or directory: unknown",
+		"runtime path missing: ok",
+	},
 }

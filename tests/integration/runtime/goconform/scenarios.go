@@ -80,9 +80,8 @@ func (b *buf) waitFor(s string) bool {
 }
 
 // bg is a context for cleanups that must run even after a scenario's expired.
-func (s *suite) bg() context.Context {
-	ctx, _ := context.WithTimeout(namespaces.WithNamespace(context.Background(), s.ns), 30*time.Second)
-	return ctx
+func (s *suite) bg() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(namespaces.WithNamespace(context.Background(), s.ns), 30*time.Second)
 }
 
 func (s *suite) container(ctx context.Context, id string, args []string, extra ...oci.SpecOpts) (containerd.Container, error) {
@@ -93,7 +92,8 @@ func (s *suite) container(ctx context.Context, id string, args []string, extra .
 
 // remove deletes the container and whatever task it still has.
 func (s *suite) remove(c containerd.Container) {
-	ctx := s.bg()
+	ctx, cancel := s.bg()
+	defer cancel()
 	if t, err := c.Task(ctx, nil); err == nil {
 		t.Delete(ctx, containerd.WithProcessKill)
 	}

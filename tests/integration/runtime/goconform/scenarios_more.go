@@ -253,7 +253,11 @@ var processScenarios = []scenario{
 		img, err := t.Checkpoint(ctx, containerd.WithCheckpointName(name))
 		o.add("checkpoint: %s", s.errText(err))
 		if err == nil {
-			defer s.client.ImageService().Delete(s.bg(), name, images.SynchronousDelete())
+			defer func() {
+				ctx, cancel := s.bg()
+				defer cancel()
+				s.client.ImageService().Delete(ctx, name, images.SynchronousDelete())
+			}()
 			o.add("image name=%v media=%s", img.Name() == name, img.Target().MediaType)
 			var kinds []string
 			if idx, err := images.Children(ctx, s.client.ContentStore(), img.Target()); err == nil {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/containerd/containerd"
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/oci"
+)
+
+func init() {
+	scenarios = append(scenarios, daemonScenarios...)
+}
+
+// Scenarios about what the daemon itself decides (runtimes, rootfs,
+// concurrent creates, filters) rather than what the shim answers.
+var daemonScenarios = []scenario{
+	{"runtime-resolution", nil, func(ctx context.Context, s *suite, o *obs) error {
+		for _, x := range []struct{ id, runtime string }{
+			{"gc-rtnosuch", "io.containerd.nosuch.v1"},
+			{"gc-rtbad", "nosuch"},
+			{"gc-rtabs", "/nonexistent/containerd-shim-x-v2"},
+		} {
+			c, err := s.client.NewContainer(ctx, x.id, containerd.WithNewSnapshot(x.id+"-snap", s.image),
+				containerd.WithRuntime(x.runtime, nil),
+				containerd.WithNewSpec(oci.WithImageConfig(s.image), oci.WithProcessArgs("true")))
+			if err != nil {
+				o.add("%s container: %s", x.runtime, s.errText(err))
+				continue
+			}
+			_, err = c.NewTask(ctx, cio.NullIO)
+			o.add("%s new task: %s", x.runtime, s.errText(err))
+			s.remove(c)
+		}
+		c, err := s.container(ctx, "gc-rtpath", []string{"true"})
+		if err != nil {
+			return err
+		}
+		_, err = c.NewTask(ctx, cio.NullIO, containerd.WithRuntimePath("/nonexistent/shim"))
+		o.add("runtime path missing: %s", s.errText(err))
+		s.remove(c)
+		return nil
+	}},
+	{"concurrent-new-task", nil, func(ctx context.Context, s *suite, o *obs) error {
+		c, err := s.container(ctx, "gc-conc", []string{"sleep", "1000"})
+		if err != nil {
+			return err
+		}
+		defer s.remove(c)
+		var wg sync.WaitGroup
+		results := make([]string, 3)
+		for i := range results {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				_, err := c.NewTask(ctx, cio.NullIO)
+				results[i] = s.errText(err)
+			}(i)
+		}
+		wg.Wait()
+		sort.Strings(results)
+		for _, r := range results {
+			o.add("new task: %s", r)
+		}
+		return nil
+	}},
+	{"metrics-filters", nil, func(ctx context.Context, s *suite, o *obs) error {
+		var cs []containerd.Container
+		defer func() {
+			for _, c := range cs {
+				s.remove(c)
+			}
+		}()
+		for _, id := range []string{"gc-ma", "gc-mb"} {
+			c, err := s.container(ctx, id, []string{"sleep", "1000"})
+			if err != nil {
+				return err
+			}
+			cs = append(cs, c)
+			if _, _, err := s.started(ctx, c, cio.NullIO); err != nil {
+				return err
+			}
+		}
+		for _, f := range [][]string{{"id==gc-ma"}, {"id==gc-ma", "id==gc-mb"}, {"id==gc-ma,id==gc-mb"},
+			{"id~=^gc-m[ab]$"}, {"labels.x==y"}, {"id!=gc-ma"}} {
+			r, err := s.client.TaskService().Metrics(ctx, &tasksapi.MetricsRequest{Filters: f})
+			if err != nil {
+				o.add("%q: %s", f, s.errText(err))
+				continue
+			}
+			var ids []string
+			for _, m := range r.Metrics {
+				if m.ID == "gc-ma" || m.ID == "gc-mb" {
+					ids = append(ids, m.ID)
+				}
+			}
+			sort.Strings(ids)
+			o.add("%q: %v", f, ids)
+		}
+		r, err := s.client.TaskService().List(ctx, &tasksapi.ListTasksRequest{Filter: "id==gc-ma"})
+		if err == nil {
+			var ids []string
+			for _, p := range r.Tasks {
+				if p.ID == "gc-ma" || p.ID == "gc-mb" {
+					ids = append(ids, p.ID)
+				}
+			}
+			sort.Strings(ids)
+			o.add("list filtered: %v", ids)
+		}
+		return nil
+	}},
+}
