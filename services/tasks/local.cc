@@ -222,7 +222,17 @@ void Local::Get(const Context& ctx, const api::GetRequest& req, api::GetResponse
   // Its State fails on the closed connection: containerd's "not found".
   if (!Live(*t)) throw errdefs::Error(errdefs::Code::kNotFound, "not found");
   taskapi::StateResponse s;
-  ShimState(*t, req.exec_id(), &s);
+  try {
+    ShimState(*t, req.exec_id(), &s);
+  } catch (const errdefs::Error& e) {
+    // As containerd's: an exec's lookup fails with the error; the task's
+    // state does only when not found, else (a hung shim's timeout, say) it
+    // is listed by id with an unknown status.
+    if (!req.exec_id().empty() || e.code() == errdefs::Code::kNotFound) throw;
+    log::Error("get state for " + t->id(), {{"error", e.what()}});
+    resp->mutable_process()->set_id(t->id());
+    return;
+  }
   FromState(req.exec_id().empty() ? t->id() : req.exec_id(), s, resp->mutable_process());
 }
 

@@ -230,7 +230,7 @@ TEST_F(RuntimeTest, GoConform) {
   std::istringstream lines(r.out);
   int passed = 0;
   for (std::string l; std::getline(lines, l);) passed += std::regex_search(l, pass);
-  EXPECT_GE(passed, 34) << r.out;
+  EXPECT_GE(passed, 35) << r.out;
   EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
   r = Ctr(d(), {"c", "ls", "-q"}, ns);
   EXPECT_EQ(r.out, "");

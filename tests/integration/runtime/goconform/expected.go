@@ -637,4 +637,12 @@ var expected = map[string][]string{
 		"/nonexistent/containerd-shim-x-v2 new task: Other failed to start shim: failed to resolve runtime path: invalid custom binary path: stat /nonexistent/containerd-shim-x-v2: no such file or directory: unknown",
 		"runtime path missing: ok",
 	},
+	"hung-shim": {
+		"shims=1",
+		"get: id=gc-hung pid=0 status=UNKNOWN",
+		"listed: pid=0 status=UNKNOWN",
+		"status: unknown exit=0 at=zero",
+		"status after: running exit=0 at=zero",
+		"delete kill: exit=137 at=set",
+	},
 }

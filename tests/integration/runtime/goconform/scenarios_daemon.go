@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/containerd/containerd"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
@@ -113,4 +117,76 @@ var daemonScenarios = []scenario{
 		}
 		return nil
 	}},
+}
+
+// shimPids are the pids of the shim serving container id in namespace ns.
+func shimPids(ns, id string) []int {
+	var out []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) == 0 || !strings.Contains(args[0], "containerd-shim") {
+			continue
+		}
+		hasNs, hasID := false, false
+		for i := 0; i+1 < len(args); i++ {
+			hasNs = hasNs || (args[i] == "-namespace" && args[i+1] == ns)
+			hasID = hasID || (args[i] == "-id" && args[i+1] == id)
+		}
+		if hasNs && hasID {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func init() {
+	scenarios = append(scenarios, scenario{"hung-shim", nil, func(ctx context.Context, s *suite, o *obs) error {
+		c, err := s.container(ctx, "gc-hung", []string{"sleep", "1000"})
+		if err != nil {
+			return err
+		}
+		defer s.remove(c)
+		t, _, err := s.started(ctx, c, cio.NullIO)
+		if err != nil {
+			return err
+		}
+		pids := shimPids(s.ns, "gc-hung")
+		o.add("shims=%d", len(pids))
+		if len(pids) != 1 {
+			return nil
+		}
+		// A stopped shim answers nothing: state calls time out.
+		if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
+			return err
+		}
+		defer syscall.Kill(pids[0], syscall.SIGCONT)
+		r, err := s.client.TaskService().Get(ctx, &tasksapi.GetRequest{ContainerID: "gc-hung"})
+		if err == nil {
+			o.add("get: id=%s pid=%d status=%s", r.Process.ID, r.Process.Pid, r.Process.Status)
+		} else {
+			o.add("get: %s", s.errText(err))
+		}
+		l, err := s.client.TaskService().List(ctx, &tasksapi.ListTasksRequest{})
+		if err == nil {
+			for _, p := range l.Tasks {
+				if p.ID == "gc-hung" {
+					o.add("listed: pid=%d status=%s", p.Pid, p.Status)
+				}
+			}
+		}
+		o.add("status: %s", s.status(ctx, t))
+		syscall.Kill(pids[0], syscall.SIGCONT)
+		o.add("status after: %s", s.status(ctx, t))
+		o.add("delete kill: %s", s.deleted(t.Delete(ctx, containerd.WithProcessKill)))
+		return nil
+	}})
 }
