@@ -524,6 +524,7 @@ void ContentStore::RegisterGC() {
   };
   r.refs = [](Txn& t, const gc::Node& n, const gc::Emit& emit) {
     if (n.kind == gc::Kind::kContent) {
+      if (n.flat) return;  // a flat lease holds the blob alone, as containerd's
       auto v = t.Get(BlobKey(n.ns, n.key));
       records::Blob rec;
       if (v && rec.ParseFromString(*v)) gc::LabelRefsOf(n.ns, rec.labels(), emit);

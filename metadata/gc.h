@@ -8,7 +8,8 @@
 //                  unparsable value is ignored) -> every resource they hold
 //          blobs and snapshots labelled containerd.io/gc.root
 //          ingests with an expiry still in the future
-//  refs    a blob      -> its label references
+//  refs    a blob      -> its label references (none under a
+//                         containerd.io/gc.flat lease)
 //          a snapshot  -> its parent, its label references (not under a
 //                         containerd.io/gc.flat lease: parent only)
 //          an ingest   -> its expected digest

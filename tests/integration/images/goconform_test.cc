@@ -31,9 +31,9 @@ TEST(GoConform, MetadataApisAsContainerd) {
   r = Sh({bin, "-socket", d.socket(), "-image", tar});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   // Every scenario ran and reported.
-  for (const char* s :
-       {"containers", "content", "images", "labels", "leases", "more", "shared", "version",
-        "introspection", "namespaces", "snapshots", "diff", "nonamespace", "subscribe", "order"}) {
+  for (const char* s : {"containers", "content", "images", "labels", "leases", "more", "shared",
+                        "version", "introspection", "namespaces", "snapshots", "diff",
+                        "nonamespace", "subscribe", "order", "gc"}) {
     EXPECT_NE(r.out.find(std::string("PASS ") + s + "\n"), std::string::npos) << s << "\n" << r.out;
   }
   EXPECT_EQ(d.Stop(), 0) << d.Log();
