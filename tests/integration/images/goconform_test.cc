@@ -33,7 +33,7 @@ TEST(GoConform, MetadataApisAsContainerd) {
   // Every scenario ran and reported.
   for (const char* s : {"containers", "content", "images", "labels", "leases", "more", "shared",
                         "version", "introspection", "namespaces", "snapshots", "diff",
-                        "nonamespace", "subscribe", "order", "gc"}) {
+                        "nonamespace", "subscribe", "order", "gc", "filters"}) {
     EXPECT_NE(r.out.find(std::string("PASS ") + s + "\n"), std::string::npos) << s << "\n" << r.out;
   }
   EXPECT_EQ(d.Stop(), 0) << d.Log();
