@@ -498,7 +498,7 @@ void TaskManager::Cleanup(Dead d) {
     d.task->SetStopped(exit);
     Erase(ns, id, d.task.get());
   }
-  if (events_ && !d.cmd.binary.empty()) {
+  if (events_ && !d.cmd.binary.empty() && !d.at_startup) {
     Context ctx = MakeContext(ns);
     containerd::events::TaskExit te;
     te.set_container_id(id);
@@ -665,11 +665,12 @@ void TaskManager::Load() {
 
   std::lock_guard lk(mu_);
   for (auto& d : dead) {
-    // Listed as stopped until its cleanup is done.
+    // Kept until its cleanup is done (not listed; a container delete waits).
     auto t = std::make_shared<Task>(d.bundle, d.cmd, d.cmd.binary, nullptr, nullptr);
     t->MarkDead();
     tasks_[d.bundle.ns()][d.bundle.id()] = t;
     d.task = t;
+    d.at_startup = true;
     dead_.push_back(std::move(d));
   }
   // One line for users timing a restart: walk, dial and Connect of every

@@ -84,6 +84,9 @@ class TaskManager : public plugin::Instance, public std::enable_shared_from_this
     Bundle bundle;
     ShimCommand cmd;             // binary empty when no shim ever started
     std::shared_ptr<Task> task;  // tombstone to stop, may be null
+    // Found dead at start-up: containerd publishes no events for those (its
+    // cleanup finds no task to report).
+    bool at_startup = false;
   };
 
   ShimCommand Command(const Bundle& b, const std::string& binary) const;
