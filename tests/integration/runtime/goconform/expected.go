@@ -383,13 +383,11 @@ var expected = map[string][]string{
 	"oom": {
 		"result: exit=137 at=set",
 		"delete: exit=137 at=set",
-	},
-	"oom events gc-oom": {
-		"/tasks/create pid=init bundle=true rootfs=1 stdin=false stdout=false stderr=false terminal=false checkpoint=\"\"",
-		"/tasks/start pid=init",
-		"/tasks/oom",
-		"/tasks/exit id=gc-oom pid=init status=137 at=set",
-		"/tasks/delete id= pid=init status=137 at=set",
+		"event /tasks/create pid=init bundle=true rootfs=1 stdin=false stdout=false stderr=false terminal=false checkpoint=\"\"",
+		"event /tasks/delete id= pid=init status=137 at=set",
+		"event /tasks/exit id=gc-oom pid=init status=137 at=set",
+		"event /tasks/oom",
+		"event /tasks/start pid=init",
 	},
 	"pause-resume": {
 		"status: created exit=0 at=zero",
@@ -639,6 +637,7 @@ var expected = map[string][]string{
 	},
 	"hung-shim": {
 		"shims=1",
+		"stopped=true",
 		"get: id=gc-hung pid=0 status=UNKNOWN",
 		"listed: pid=0 status=UNKNOWN",
 		"status: unknown exit=0 at=zero",

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/containerd/containerd"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
@@ -148,6 +150,33 @@ func shimPids(ns, id string) []int {
 	return out
 }
 
+// allThreadsStopped waits (up to 10 s) until every thread of pid is in the
+// stopped state: kill(2) returns before a busy machine has stopped them all,
+// and nothing notifies a process that is not the parent.
+func allThreadsStopped(pid int) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			return false
+		}
+		stopped := true
+		for _, t := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+			// The state follows the parenthesised command name.
+			if i := strings.LastIndexByte(string(b), ')'); err != nil || i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+				stopped = false
+				break
+			}
+		}
+		if stopped {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
+}
+
 func init() {
 	scenarios = append(scenarios, scenario{"hung-shim", nil, func(ctx context.Context, s *suite, o *obs) error {
 		c, err := s.container(ctx, "gc-hung", []string{"sleep", "1000"})
@@ -169,6 +198,7 @@ func init() {
 			return err
 		}
 		defer syscall.Kill(pids[0], syscall.SIGCONT)
+		o.add("stopped=%v", allThreadsStopped(pids[0]))
 		r, err := s.client.TaskService().Get(ctx, &tasksapi.GetRequest{ContainerID: "gc-hung"})
 		if err == nil {
 			o.add("get: id=%s pid=%d status=%s", r.Process.ID, r.Process.Pid, r.Process.Status)
