@@ -271,6 +271,7 @@ func main() {
 	defer os.RemoveAll(s.dir)
 	if err := os.Chmod(s.dir, 0o711); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(s.dir)
 		os.Exit(2)
 	}
 
@@ -359,6 +360,7 @@ func main() {
 	}
 	if failed > 0 {
 		fmt.Printf("%d of %d scenarios differ from containerd 1.6.20\n", failed, len(ran))
+		os.RemoveAll(s.dir) // os.Exit skips the deferred removal
 		os.Exit(1)
 	}
 	fmt.Printf("all %d scenarios match containerd 1.6.20\n", len(ran))
