@@ -16,12 +16,7 @@ TEST(GoConform, MetadataApisAsContainerd) {
   Require("go");
   TempDir dir;
   const std::string bin = dir.path() + "/goconform";
-  process::Options o;
-  o.argv = {"go", "build", "-o", bin, "."};
-  o.cwd = MCD_GOCONFORM_DIR;
-  o.extra_env = {"GO111MODULE=off", "GOPATH=/usr/share/gocode", "GOFLAGS=", "CGO_ENABLED=0"};
-  o.timeout = std::chrono::minutes(15);
-  auto r = process::Run(o);
+  auto r = BuildGo(MCD_GOCONFORM_DIR, bin);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
 
   const std::string tar = dir.path() + "/busybox.tar";

@@ -188,12 +188,7 @@ TEST_F(RuntimeTest, ContainerWithLiveTaskCannotBeRemoved) {
 TEST_F(RuntimeTest, GoClient) {
   Require("go");
   std::string bin = env_->dir() + "/goclient";
-  process::Options o;
-  o.argv = {"go", "build", "-o", bin, "."};
-  o.cwd = MCD_GOCLIENT_DIR;
-  o.extra_env = {"GO111MODULE=off", "GOPATH=/usr/share/gocode", "GOFLAGS=", "CGO_ENABLED=0"};
-  o.timeout = std::chrono::minutes(15);
-  auto r = process::Run(o);
+  auto r = BuildGo(MCD_GOCLIENT_DIR, bin);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   r = Sh({bin, d().socket(), kImage, "gotask"});
   EXPECT_EQ(r.exit_code, 0) << Out(r);
@@ -214,12 +209,7 @@ TEST_F(RuntimeTest, GoClient) {
 TEST_F(RuntimeTest, GoConform) {
   Require("go");
   std::string bin = env_->dir() + "/goconform";
-  process::Options o;
-  o.argv = {"go", "build", "-o", bin, "."};
-  o.cwd = MCD_GOCONFORM_DIR;
-  o.extra_env = {"GO111MODULE=off", "GOPATH=/usr/share/gocode", "GOFLAGS=", "CGO_ENABLED=0"};
-  o.timeout = std::chrono::minutes(15);
-  auto r = process::Run(o);
+  auto r = BuildGo(MCD_GOCONFORM_DIR, bin);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string ns = "goconform";
   r = Ctr(d(), {"images", "import", env_->dir() + "/busybox.tar"}, ns);

@@ -170,4 +170,13 @@ void Require(const std::string& tool) {
   }
 }
 
+process::Result BuildGo(const std::string& src_dir, const std::string& out) {
+  process::Options o;
+  o.argv = {"go", "build", "-o", out, "."};
+  o.cwd = src_dir;
+  o.extra_env = {"GO111MODULE=off", "GOPATH=/usr/share/gocode", "GOFLAGS=", "CGO_ENABLED=0"};
+  o.timeout = std::chrono::minutes(15);
+  return process::Run(o);
+}
+
 }  // namespace mcd::itest

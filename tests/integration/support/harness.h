@@ -69,4 +69,8 @@ process::Result Sh(const std::vector<std::string>& argv, const std::string& stdi
 // Fails the test loudly when a tool or kernel feature the tests need is missing.
 void Require(const std::string& tool);
 
+// Builds the Go program in `src_dir` into `out` against Debian's containerd
+// 1.6.20 client sources, offline (GOPATH mode).
+process::Result BuildGo(const std::string& src_dir, const std::string& out);
+
 }  // namespace mcd::itest
