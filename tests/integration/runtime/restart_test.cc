@@ -3,6 +3,7 @@
 // after it is killed, and loses it when the label says stopped; its output
 // goes to the containerd.io/restart.loguri file.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <regex>
 
@@ -25,29 +26,36 @@ std::string PidOf(const Daemon& d, const std::string& id) {
 // On any exit: the label first, or the monitor would restart what is removed.
 struct Cleanup {
   const Daemon& d;
+  std::string id;
   ~Cleanup() {
-    Ctr(d, {"containers", "label", "rmon1", "containerd.io/restart.status="});
-    Ctr(d, {"task", "rm", "-f", "rmon1"});
-    Ctr(d, {"containers", "rm", "rmon1"});
+    if (!d.running()) return;
+    Ctr(d, {"containers", "label", id, "containerd.io/restart.status="});
+    Ctr(d, {"task", "rm", "-f", id});
+    Ctr(d, {"containers", "rm", id});
   }
 };
+
+const char* const kConfig =
+    "version = 2\n[plugins.\"io.containerd.internal.v1.restart\"]\n  interval = \"1s\"\n";
+
+void Import(const Daemon& d, const std::string& dir) {
+  const std::string tar = dir + "/busybox.tar";
+  image::WriteOciArchive({image::Busybox(kImage)}, tar);
+  auto r = Ctr(d, {"images", "import", tar});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+}
 
 TEST(RestartMonitor, KeepsTheLabelledStatus) {
   for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
   TempDir dir;
-  Daemon d(dir.path(),
-           {.extra_args = {},
-            .config_toml = "version = 2\n[plugins.\"io.containerd.internal.v1.restart\"]\n"
-                           "  interval = \"1s\"\n"});
+  Daemon d(dir.path(), {.extra_args = {}, .config_toml = kConfig});
   d.Start();
-  const std::string tar = dir.path() + "/busybox.tar";
-  image::WriteOciArchive({image::Busybox(kImage)}, tar);
-  auto r = Ctr(d, {"images", "import", tar});
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path()));
+  process::Result r;
   EXPECT_NE(Ctr(d, {"plugins", "ls", "id==restart"}).out.find(" ok "), std::string::npos);
 
   EventWatcher events(d);
-  Cleanup cleanup{d};
+  Cleanup cleanup{d, "rmon1"};
   const std::string log = dir.path() + "/logs/rmon1.log";
   r = Ctr(d, {"containers", "create", "--label", "containerd.io/restart.status=running", "--label",
               "containerd.io/restart.loguri=file://" + log, kImage, "rmon1", "--", "sh", "-c",
@@ -75,6 +83,46 @@ TEST(RestartMonitor, KeepsTheLabelledStatus) {
 
   r = Ctr(d, {"containers", "rm", "rmon1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto left = Leftovers(d);
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
+// A crash of the daemon and of the task's shim: the shim is found dead at
+// start-up, cleaned up, and the monitor starts the task again.
+TEST(RestartMonitor, StartsTheTaskAgainAfterACrash) {
+  for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
+  TempDir dir;
+  Daemon d(dir.path(), {.extra_args = {}, .config_toml = kConfig});
+  d.Start();
+  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path()));
+  Cleanup cleanup{d, "rmon2"};
+  {
+    EventWatcher events(d);
+    auto r = Ctr(d, {"containers", "create", "--label", "containerd.io/restart.status=running",
+                     kImage, "rmon2", "sleep", "1000"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    ASSERT_TRUE(events.WaitFor({"/tasks/start", "\"rmon2\""})) << events.seen();
+  }
+  const std::string first = PidOf(d, "rmon2");
+  auto shims = ShimPids(d, "rmon2");
+  ASSERT_EQ(shims.size(), 1u);
+  d.Kill();
+  ASSERT_EQ(::kill(shims[0], SIGKILL), 0);
+  ASSERT_TRUE(AwaitExit("-id rmon2 ", -1).empty());
+  d.Start();
+  // Subscribed before looking, so a start after the look is not missed.
+  EventWatcher events(d);
+  std::string again = PidOf(d, "rmon2");
+  if (again.empty()) {
+    ASSERT_TRUE(events.WaitFor({"/tasks/start", "\"rmon2\""})) << events.seen() << d.Log();
+    again = PidOf(d, "rmon2");
+  }
+  EXPECT_FALSE(again.empty());
+  EXPECT_NE(again, first);
+  // The label off, the task and container go, and the crash left nothing.
+  Ctr(d, {"containers", "label", "rmon2", "containerd.io/restart.status="});
+  EXPECT_EQ(Ctr(d, {"task", "rm", "-f", "rmon2"}).exit_code, 0);
+  EXPECT_EQ(Ctr(d, {"containers", "rm", "rmon2"}).exit_code, 0);
   auto left = Leftovers(d);
   EXPECT_TRUE(left.empty()) << left.front();
 }
