@@ -10,6 +10,7 @@
 #include "metadata/gc.h"
 #include "metadata/leases.h"
 #include "metadata/namespaces.h"
+#include "metadata/timestamps.h"
 #include "pkg/errdefs.h"
 #include "pkg/filters.h"
 #include "pkg/log.h"
@@ -22,19 +23,6 @@ using content::Time;
 
 // Ingests not under a lease expire after a day, as containerd's.
 constexpr auto kIngestExpiry = chr::hours(24);
-
-google::protobuf::Timestamp ToProto(Time t) {
-  auto ns = chr::duration_cast<chr::nanoseconds>(t.time_since_epoch()).count();
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(ns / 1000000000);
-  ts.set_nanos(static_cast<int>(ns % 1000000000));
-  return ts;
-}
-
-Time FromProto(const google::protobuf::Timestamp& ts) {
-  return Time(chr::duration_cast<Time::duration>(chr::seconds(ts.seconds()) +
-                                                 chr::nanoseconds(ts.nanos())));
-}
 
 content::Info Decode(const std::string& digest, std::string_view value) {
   records::Blob rec;

@@ -7,6 +7,7 @@
 #include "mcd/content.pb.h"
 #include "metadata/gc.h"
 #include "metadata/namespaces.h"
+#include "metadata/timestamps.h"
 #include "pkg/errdefs.h"
 #include "pkg/filters.h"
 
@@ -89,19 +90,6 @@ std::string CheckResource(const Resource& r) {
     throw errdefs::NotImplemented(fmt::format("resource type {} not supported yet", r.type));
   }
   return r.type;
-}
-
-google::protobuf::Timestamp ToProto(chr::system_clock::time_point t) {
-  auto ns = chr::duration_cast<chr::nanoseconds>(t.time_since_epoch()).count();
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(ns / 1000000000);
-  ts.set_nanos(static_cast<int>(ns % 1000000000));
-  return ts;
-}
-
-chr::system_clock::time_point FromProto(const google::protobuf::Timestamp& ts) {
-  return chr::system_clock::time_point(chr::duration_cast<chr::system_clock::duration>(
-      chr::seconds(ts.seconds()) + chr::nanoseconds(ts.nanos())));
 }
 
 Lease Decode(const std::string& id, std::string_view value) {

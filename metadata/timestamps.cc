@@ -1,19 +1,27 @@
 #include "metadata/timestamps.h"
 
-#include <chrono>
-
 namespace mcd::metadata {
 
-// protobuf's TimeUtil::GetCurrentTime has whole seconds only: two changes
-// within a second would share an updated_at, which containerd never shows.
+namespace chr = std::chrono;
+
+// Not protobuf's TimeUtil::GetCurrentTime: it has whole seconds only, and two
+// changes within a second would share an updated_at, which containerd never
+// shows.
 google::protobuf::Timestamp Now() {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
-  google::protobuf::Timestamp t;
-  t.set_seconds(ns / 1'000'000'000);
-  t.set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
-  return t;
+  return ToProto(chr::system_clock::now());
+}
+
+google::protobuf::Timestamp ToProto(chr::system_clock::time_point t) {
+  auto ns = chr::duration_cast<chr::nanoseconds>(t.time_since_epoch()).count();
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(ns / 1'000'000'000);
+  ts.set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+  return ts;
+}
+
+chr::system_clock::time_point FromProto(const google::protobuf::Timestamp& ts) {
+  return chr::system_clock::time_point(chr::duration_cast<chr::system_clock::duration>(
+      chr::seconds(ts.seconds()) + chr::nanoseconds(ts.nanos())));
 }
 
 }  // namespace mcd::metadata

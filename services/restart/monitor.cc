@@ -1,6 +1,7 @@
 #include "services/restart/monitor.h"
 
 #include <csignal>
+#include <optional>
 
 #include "github.com/containerd/containerd/api/events/container.pb.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
@@ -172,16 +173,18 @@ void Monitor::Check(const Context& ctx, const containers::api::Container& c) {
 
   const Key k{ctx.Namespace(), c.id()};
   const auto now = Clock::now();
+  std::optional<Clock::time_point> later;
   {
     std::lock_guard lk(mu_);
-    auto last = last_act_.find(k);
-    if (last != last_act_.end() && now < last->second + interval_) {
-      // Acted on a moment ago (a task that dies at once): not before the interval.
-      due_.emplace(k, last->second + interval_);
-      cv_.notify_all();
-      return;
-    }
-    last_act_[k] = now;
+    auto [last, first] = last_act_.emplace(k, now);
+    if (!first && now < last->second + interval_)
+      later = last->second + interval_;  // acted on a moment ago (a task that dies at once)
+    else
+      last->second = now;
+  }
+  if (later) {
+    Schedule(k, *later);
+    return;
   }
   log::Info("restart monitor: changing task status",
             {{"namespace", k.ns}, {"id", c.id()}, {"from", current}, {"to", desired}});
@@ -236,7 +239,7 @@ void Monitor::StopTask(const Context& ctx, const std::string& id) {
     // Bounded so a stop of the daemon is never held for long.
     exited->cv.wait_for(lk, std::chrono::seconds(10), [&] { return exited->done; });
   }
-  if (!remove()) tasks_->Delete(ctx, del, &dresp);  // again, for its error
+  tasks_->Delete(ctx, del, &dresp);
 }
 
 void Monitor::StartTask(const Context& ctx, const containers::api::Container& c) {
