@@ -170,13 +170,23 @@ void Require(const std::string& tool) {
   }
 }
 
-process::Result BuildGo(const std::string& src_dir, const std::string& out) {
+namespace {
+process::Result RunGo(const std::vector<std::string>& argv, const std::string& src_dir) {
   process::Options o;
-  o.argv = {"go", "build", "-o", out, "."};
+  o.argv = argv;
   o.cwd = src_dir;
   o.extra_env = {"GO111MODULE=off", "GOPATH=/usr/share/gocode", "GOFLAGS=", "CGO_ENABLED=0"};
   o.timeout = std::chrono::minutes(15);
   return process::Run(o);
+}
+}  // namespace
+
+process::Result BuildGo(const std::string& src_dir, const std::string& out) {
+  return RunGo({"go", "build", "-o", out, "."}, src_dir);
+}
+
+process::Result BuildGoTest(const std::string& src_dir, const std::string& out) {
+  return RunGo({"go", "test", "-c", "-o", out, "."}, src_dir);
 }
 
 }  // namespace mcd::itest

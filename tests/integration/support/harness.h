@@ -73,4 +73,8 @@ void Require(const std::string& tool);
 // 1.6.20 client sources, offline (GOPATH mode).
 process::Result BuildGo(const std::string& src_dir, const std::string& out);
 
+// The same for a Go test package: `go test -c`, so containerd's own test
+// suites (snapshots/testsuite, content/testsuite) can run against the daemon.
+process::Result BuildGoTest(const std::string& src_dir, const std::string& out);
+
 }  // namespace mcd::itest
