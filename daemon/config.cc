@@ -198,16 +198,20 @@ void Merge(const Ctx& c, const std::string& prefix, const toml::table& user, tom
 toml::table PluginConfig(const Config& cfg, const plugin::Registration& reg,
                          std::vector<std::string>* warnings) {
   toml::table out = reg.config;
-  const std::string uri = reg.URI();
-  const toml::table* user = nullptr;
-  if (cfg.doc) {
-    if (const auto* p = cfg.doc->get_as<toml::table>("plugins")) user = p->get_as<toml::table>(uri);
-  } else {
-    user = cfg.plugins.get_as<toml::table>(uri);
-  }
-  if (user) {
-    Ctx c{cfg.source, warnings};
-    Merge(c, "plugins.\"" + uri + "\"", *user, out);
+  auto uris = reg.config_aliases;
+  uris.push_back(reg.URI());
+  for (const auto& uri : uris) {
+    const toml::table* user = nullptr;
+    if (cfg.doc) {
+      if (const auto* p = cfg.doc->get_as<toml::table>("plugins"))
+        user = p->get_as<toml::table>(uri);
+    } else {
+      user = cfg.plugins.get_as<toml::table>(uri);
+    }
+    if (user) {
+      Ctx c{cfg.source, warnings};
+      Merge(c, "plugins.\"" + uri + "\"", *user, out);
+    }
   }
   return out;
 }

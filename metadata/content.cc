@@ -82,8 +82,9 @@ std::string ContentStore::BackendRef(const std::string& ns, const std::string& r
   return ns + "/1/" + ref;
 }
 
-ContentStore::ContentStore(std::shared_ptr<DB> db, std::shared_ptr<content::LocalStore> local)
-    : db_(std::move(db)), local_(std::move(local)) {}
+ContentStore::ContentStore(std::shared_ptr<DB> db, std::shared_ptr<content::LocalStore> local,
+                           bool shared)
+    : db_(std::move(db)), local_(std::move(local)), shared_(shared) {}
 
 content::Info ContentStore::GetInfo(const Context& ctx, const std::string& digest) {
   const auto& ns = ctx.Namespace();
@@ -374,7 +375,7 @@ std::unique_ptr<content::Writer> ContentStore::OpenWriter(const Context& ctx,
   std::string bref = BackendRef(ns, opts.ref);
   int64_t size = opts.total;
   bool shared = false;
-  if (!opts.expected.empty() && !db_->Get(BlobKey(ns, opts.expected)) &&
+  if (shared_ && !opts.expected.empty() && !db_->Get(BlobKey(ns, opts.expected)) &&
       local_->Exists(opts.expected)) {
     auto info = local_->GetInfo(ctx, opts.expected);
     if (size == 0 || size == info.size) {

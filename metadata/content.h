@@ -27,7 +27,8 @@ namespace mcd::metadata {
 
 class ContentStore : public content::Store {
  public:
-  ContentStore(std::shared_ptr<DB> db, std::shared_ptr<content::LocalStore> local);
+  ContentStore(std::shared_ptr<DB> db, std::shared_ptr<content::LocalStore> local,
+               bool shared = true);
 
   content::Info GetInfo(const Context& ctx, const std::string& digest) override;
   content::Info Update(const Context& ctx, const content::Info& info,
@@ -76,6 +77,7 @@ class ContentStore : public content::Store {
   friend class NamespacedWriter;
   std::shared_ptr<DB> db_;
   std::shared_ptr<content::LocalStore> local_;
+  bool shared_;
   std::shared_mutex gc_mu_;
 };
 

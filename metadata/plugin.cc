@@ -4,6 +4,8 @@
 #include "metadata/content.h"
 #include "metadata/db.h"
 #include "metadata/leases.h"
+#include "pkg/errdefs.h"
+#include "pkg/log.h"
 
 namespace mcd::metadata {
 namespace {
@@ -12,20 +14,30 @@ plugin::Registrar reg{{
     .type = plugin::kMetadata,
     .id = "rocksdb",
     .requires_ = {plugin::kEvent, plugin::kContent, plugin::kSnapshot},
-    .config = {},
+    // containerd's bolt option: "shared" or "isolated" (metadata/content.h).
+    .config = toml::table{{"content_sharing_policy", "shared"}},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
+      // Checked first, as containerd: a bad policy opens nothing.
+      std::string policy = ic.config["content_sharing_policy"].value_or(std::string());
+      if (policy.empty()) policy = "shared";
+      if (policy != "shared" && policy != "isolated") {
+        throw errdefs::InvalidArgument("unknown policy: " + policy);
+      }
+      log::Info("metadata content store policy set", {{"policy", policy}});
       ic.exports()["path"] = ic.root;  // introspection, as containerd's bolt path
       auto db = DB::Open(ic.root);
       // The namespaced view of the content plugin, as containerd's
       // db.ContentStore(); services reach it through the metadata plugin.
       db->content = std::make_shared<ContentStore>(
-          db, ic.GetAs<content::LocalStore>(plugin::kContent, "content"));
+          db, ic.GetAs<content::LocalStore>(plugin::kContent, "content"), policy == "shared");
       db->content->RegisterGC();
       leases::UpgradeLayout(*db);
       leases::RegisterGC(*db);
-      ic.exports()["policy"] = "shared";
+      ic.exports()["policy"] = policy;
       return db;
     },
+    // A containerd config sets the policy on its bolt plugin.
+    .config_aliases = {"io.containerd.metadata.v1.bolt"},
 }};
 
 }  // namespace

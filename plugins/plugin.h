@@ -48,6 +48,9 @@ struct Registration {
   std::vector<std::string> requires_;  // plugin types; "*" = every other type
   toml::table config;                  // defaults of [plugins."<type>.<id>"]
   std::function<std::shared_ptr<Instance>(InitContext&)> init;
+  // Other "<type>.<id>" sections also read (before the plugin's own), so a
+  // containerd config naming its plugin (e.g. the metadata "bolt") applies.
+  std::vector<std::string> config_aliases = {};
 
   std::string URI() const { return type + "." + id; }
 };

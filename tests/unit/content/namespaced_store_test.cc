@@ -85,6 +85,24 @@ TEST_F(NamespacedStoreTest, SharedWriterCanStillWriteEverything) {
   EXPECT_EQ(cs->GetInfo(ns2, d).size, 7);
 }
 
+TEST_F(NamespacedStoreTest, IsolatedPolicyMakesEachNamespaceWriteTheData) {
+  auto iso = std::make_shared<ContentStore>(db, local, /*shared=*/false);
+  std::string d = FromBytes("payload");
+  content::WriteBlob(*iso, ns1, "ref", "payload", d);
+  // Same ref in ns2, the blob on disk: a fresh ingest, nothing pre-filled.
+  auto w = iso->OpenWriter(ns2, {.ref = "ref", .total = 7, .expected = d});
+  EXPECT_EQ(w->GetStatus().offset, 0);
+  EXPECT_EQ(w->Digest(), FromBytes(""));
+  EXPECT_EQ(CodeOf([&] { w->Commit(7, d, {}); }), errdefs::Code::kFailedPrecondition);
+  w = iso->OpenWriter(ns2, {.ref = "ref", .total = 7, .expected = d});
+  w->Write("payload");
+  w->Commit(7, d, {});
+  EXPECT_EQ(content::ReadBlob(*iso, ns2, d), "payload");
+  // Already committed here: AlreadyExists, as with the shared policy.
+  EXPECT_EQ(CodeOf([&] { iso->OpenWriter(ns2, {.ref = "again", .total = 7, .expected = d}); }),
+            errdefs::Code::kAlreadyExists);
+}
+
 TEST_F(NamespacedStoreTest, CommitErrorsMatchContainerd) {
   auto w = cs->OpenWriter(ns1, {.ref = "r", .total = 0, .expected = {}});
   w->Write("abc");

@@ -135,6 +135,21 @@ TEST(Config, PluginSectionMergesOverDefaults) {
   EXPECT_EQ(warnings[0], "unknown config key c.toml:4: plugins.\"io.containerd.test.v1.p\".extra");
 }
 
+TEST(Config, PluginSectionAliasReadBeforeOwnSection) {
+  auto reg = WithDefaults();
+  reg.config_aliases = {"io.containerd.test.v1.old"};
+  Config c = ParseConfig(R"([plugins."io.containerd.test.v1.old"]
+  path = "/old"
+  size = 30
+[plugins."io.containerd.test.v1.p"]
+  size = 40
+)",
+                         "c.toml", nullptr);
+  toml::table t = PluginConfig(c, reg, nullptr);
+  EXPECT_EQ(t["path"].value_or(std::string()), "/old");
+  EXPECT_EQ(t["size"].value_or(0), 40);
+}
+
 TEST(Config, PluginSectionTypeMismatchFails) {
   Config c =
       ParseConfig("[plugins.\"io.containerd.test.v1.p\"]\nsize = \"big\"\n", "c.toml", nullptr);
