@@ -6,6 +6,7 @@
 // content_sharing_policy, set here the way a containerd config sets it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -31,6 +32,12 @@ std::map<std::string, std::string> Results(const std::string& out) {
     if (std::regex_search(l, m, line)) r[m[2]] = m[1];
   }
   return r;
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().string());
+  return out;
 }
 
 // Builds the suite, runs it against a daemon started with `config_toml` and
@@ -75,6 +82,15 @@ void RunSuite(const std::string& config_toml, const std::vector<std::string>& cr
     EXPECT_EQ(c.exit_code, 0) << c.err;
     EXPECT_EQ(c.out, "") << ns;
   }
+  // A synchronous collection (what deleting a lease with --sync runs) then
+  // leaves no blob and no ingest on disk, as on containerd.
+  auto c = Ctr(d, {"leases", "create", "--id", "sweep"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  c = Ctr(d, {"leases", "rm", "--sync", "sweep"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const std::string store = d.root() + "/io.containerd.content.v1.content";
+  EXPECT_EQ(Entries(store + "/blobs/sha256"), std::vector<std::string>{});
+  EXPECT_EQ(Entries(store + "/ingest"), std::vector<std::string>{});
   EXPECT_EQ(d.Stop(), 0) << d.Log();
 }
 
