@@ -234,19 +234,24 @@ std::vector<mount::Mount> LocalSnapshotter::Create(Kind kind, const std::string&
   // Made in place: a crash before the record leaves a directory whose id
   // no record owns (the sequence was never bumped), found here by mkdir
   // itself or removed by Cleanup.
-  std::string final_dir = SnapshotDir(s.id);
-  if (::mkdir(final_dir.c_str(), 0700) != 0) {
-    if (errno != EEXIST) throw errdefs::FromErrno(errno, "failed to create snapshot dir");
-    fs::RemoveAll(final_dir);
+  std::string final_dir = HasDir(s) ? SnapshotDir(s.id) : std::string();
+  auto drop_dir = [&] {
+    if (!final_dir.empty()) fs::RemoveAll(final_dir);
+  };
+  if (!final_dir.empty()) {
     if (::mkdir(final_dir.c_str(), 0700) != 0) {
-      throw errdefs::FromErrno(errno, "failed to create snapshot dir");
+      if (errno != EEXIST) throw errdefs::FromErrno(errno, "failed to create snapshot dir");
+      fs::RemoveAll(final_dir);
+      if (::mkdir(final_dir.c_str(), 0700) != 0) {
+        throw errdefs::FromErrno(errno, "failed to create snapshot dir");
+      }
     }
-  }
-  try {
-    PrepareDir(final_dir, s);
-  } catch (...) {
-    fs::RemoveAll(final_dir);
-    throw;
+    try {
+      PrepareDir(final_dir, s);
+    } catch (...) {
+      drop_dir();
+      throw;
+    }
   }
   try {
     Db().Update([&](metadata::Txn& t) {
@@ -260,7 +265,7 @@ std::vector<mount::Mount> LocalSnapshotter::Create(Kind kind, const std::string&
       }
     });
   } catch (...) {
-    fs::RemoveAll(final_dir);
+    drop_dir();
     throw;
   }
   return MountsOf(s);

@@ -46,6 +46,9 @@ class LocalSnapshotter : public Snapshotter {
 
  protected:
   std::string SnapshotDir(const std::string& id) const { return root_ + "/snapshots/" + id; }
+  // Whether a new snapshot gets a directory of its own (containerd's native
+  // snapshotter gives none to a view of a parent: it mounts the parent's).
+  virtual bool HasDir(const Resolved&) const { return true; }
   // Fills the fresh directory `dir` of a new snapshot.
   virtual void PrepareDir(const std::string& dir, const Resolved& s) = 0;
   // The tree whose usage is the snapshot's.

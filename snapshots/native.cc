@@ -15,6 +15,9 @@ class Native final : public LocalSnapshotter {
   explicit Native(std::string root) : LocalSnapshotter("native", std::move(root)) {}
 
  protected:
+  bool HasDir(const Resolved& s) const override {
+    return s.kind == Kind::kActive || s.parent_ids.empty();
+  }
   void PrepareDir(const std::string& dir, const Resolved& s) override {
     if (::chmod(dir.c_str(), 0755) != 0) throw errdefs::FromErrno(errno, "chmod " + dir);
     if (s.kind == Kind::kActive && !s.parent_ids.empty()) {
