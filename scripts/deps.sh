@@ -27,6 +27,17 @@ MCD_PACKAGES=(
   libarchive-dev
   libssl-dev
   libre2-dev
+  # static archives the daemon links (MCD_STATIC_DEPS): libarchive-dev does
+  # not pull in its own dependencies' -dev packages
+  nettle-dev
+  libxml2-dev
+  libicu-dev
+  liblzma-dev
+  libzstd-dev
+  liblz4-dev
+  libbz2-dev
+  zlib1g-dev
+  libsnappy-dev
   # the .proto files of containerd 1.6.20 and gogo's google/rpc
   golang-github-containerd-containerd-dev
   golang-github-gogo-googleapis-dev
