@@ -125,6 +125,9 @@ TEST_P(SnapshotterTest, ChainCommitViewRemove) {
   EXPECT_EQ(mv[0].options, overlay ? (std::vector<std::string>{"ro", "rbind"})
                                    : (std::vector<std::string>{"rbind", "ro"}));
   EXPECT_EQ(mv[0].source, GetParam() == "overlayfs" ? sroot + "1/fs" : sroot + "1");
+  // As containerd: overlayfs gives the view (id 3) an empty fs/, native no
+  // directory at all (it mounts the parent's).
+  EXPECT_EQ(fs::Exists(sroot + "3"), overlay);
   EXPECT_EQ(sn->Stat("v").kind, Kind::kView);
   EXPECT_EQ(CodeOf([&] { sn->Commit("vv", "v", {}); }), errdefs::Code::kFailedPrecondition);
 
