@@ -5,6 +5,7 @@
 #include "metadata/gc.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
+#include "pkg/log.h"
 
 namespace mcd::metadata {
 
@@ -71,6 +72,7 @@ void Txn::Put(std::string_view key, std::string_view value) {
 }
 
 void Txn::Delete(std::string_view key) {
+  ++deletes_;
   Check(batch_.Delete(rocksdb::Slice(key.data(), key.size())), "delete");
 }
 
@@ -145,6 +147,12 @@ DB::~DB() {
 }
 
 void DB::Close() {
+  if (compactor_.joinable()) {
+    // A running compaction gives up at once rather than delay shutdown.
+    if (db_) db_->DisableManualCompaction();
+    compactor_.request_stop();
+    compactor_.join();
+  }
   std::lock_guard lk(write_mu_);
   if (db_) {
     db_->Close();
@@ -164,6 +172,7 @@ void DB::Update(const std::function<void(Txn&)>& fn) {
   Check(db_->Write(wo, t.batch_.GetWriteBatch()), "commit");
   mutations_.fetch_add(1);
   lk.unlock();
+  if (t.deletes_ > 0) NoteDeletes(t.deletes_);
   std::vector<std::function<void(bool)>> hooks;
   {
     std::lock_guard hl(hooks_mu_);
@@ -237,6 +246,45 @@ void DB::NotifyDeletion() {
     hooks = hooks_;
   }
   for (auto& h : hooks) h(true);
+}
+
+void DB::NoteDeletes(size_t n) {
+  std::lock_guard lk(compact_mu_);
+  deletes_since_compact_ += n;
+  if (deletes_since_compact_ < kCompactAfterDeletes || compact_pending_) return;
+  deletes_since_compact_ = 0;
+  compact_pending_ = true;
+  if (!compactor_.joinable()) {
+    compactor_ = std::jthread([this](const std::stop_token& stop) { CompactLoop(stop); });
+  }
+  compact_cv_.notify_all();
+}
+
+void DB::CompactLoop(const std::stop_token& stop) {
+  std::unique_lock lk(compact_mu_);
+  while (compact_cv_.wait(lk, stop, [&] { return compact_pending_; })) {
+    compact_pending_ = false;
+    compacting_ = true;
+    lk.unlock();
+    // Flushes the memtable and rewrites every level down to the last, where
+    // tombstones of keys with no older version are dropped. The database is
+    // small (records, not blobs), so this takes milliseconds.
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    o.exclusive_manual_compaction = false;
+    auto s = db_->CompactRange(o, nullptr, nullptr);
+    if (!s.ok() && !stop.stop_requested()) {
+      log::Warn("metadata compaction failed", {{"error", s.ToString()}});
+    }
+    lk.lock();
+    compacting_ = false;
+    compact_cv_.notify_all();
+  }
+}
+
+void DB::WaitForIdle() {
+  std::unique_lock lk(compact_mu_);
+  compact_cv_.wait(lk, [&] { return !compact_pending_ && !compacting_; });
 }
 
 }  // namespace mcd::metadata

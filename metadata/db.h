@@ -8,12 +8,14 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "plugins/plugin.h"
@@ -60,6 +62,7 @@ class Txn {
   friend class DB;
   bool no_garbage_ = false;
   bool no_sync_ = false;
+  size_t deletes_ = 0;
   explicit Txn(rocksdb::DB* db) : db_(db), batch_(rocksdb::BytewiseComparator(), 0, true) {}
   rocksdb::DB* db_;
   rocksdb::WriteBatchWithIndex batch_;
@@ -99,6 +102,14 @@ class DB : public plugin::Instance {
 
   rocksdb::DB* raw() { return db_.get(); }
 
+  // Every deleted key leaves a tombstone that prefix scans step over until
+  // a compaction drops it; a daemon that creates and removes containers by
+  // the thousand would make every List and collection slower with age. After
+  // this many deleted keys a background compaction runs.
+  static constexpr size_t kCompactAfterDeletes = 1000;
+  // Blocks until no compaction is pending or running (tests, benchmarks).
+  void WaitForIdle();
+
   // The garbage collector over this database (metadata/gc.h); stores
   // register their resources on it.
   gc::Collector& collector() { return *collector_; }
@@ -116,6 +127,15 @@ class DB : public plugin::Instance {
   std::mutex hooks_mu_;
   std::vector<std::function<void(bool)>> hooks_;
   std::unique_ptr<gc::Collector> collector_;
+
+  void NoteDeletes(size_t n);
+  void CompactLoop(const std::stop_token& stop);
+  std::mutex compact_mu_;
+  std::condition_variable_any compact_cv_;
+  size_t deletes_since_compact_ = 0;
+  bool compact_pending_ = false;
+  bool compacting_ = false;
+  std::jthread compactor_;  // started at the first compaction
 };
 
 // Throws errdefs::Internal on a RocksDB failure.

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <rocksdb/table_properties.h>
+
 #include <algorithm>
 
 #include "pkg/fs.h"
@@ -72,6 +74,41 @@ TEST_F(DBTest, ScanSeesExactlyThePrefixPastTombstones) {
     });
     EXPECT_EQ(seen.size(), 4u);
   });
+}
+
+// Tombstones do not pile up: past kCompactAfterDeletes deleted keys a
+// background compaction drops them, so scans stay as fast as on a young
+// database (bench/metadata_bench.cc measures the difference).
+TEST_F(DBTest, DeletedKeysAreCompactedAway) {
+  auto deletes = [&] {
+    uint64_t mem = 0;
+    EXPECT_TRUE(db_->raw()->GetIntProperty("rocksdb.num-deletes-active-mem-table", &mem));
+    uint64_t imm = 0;
+    EXPECT_TRUE(db_->raw()->GetIntProperty("rocksdb.num-deletes-imm-mem-tables", &imm));
+    rocksdb::TablePropertiesCollection tables;
+    EXPECT_TRUE(db_->raw()->GetPropertiesOfAllTables(&tables).ok());
+    uint64_t on_disk = 0;
+    for (const auto& [name, props] : tables) on_disk += props->num_deletions;
+    return mem + imm + on_disk;
+  };
+  const size_t n = DB::kCompactAfterDeletes + DB::kCompactAfterDeletes / 2;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string key = "v1/ns/containers/c" + std::to_string(i);
+    db_->Update([&](Txn& t) { t.Put(key, "x"); });
+    db_->Update([&](Txn& t) { t.Delete(key); });
+  }
+  db_->Update([&](Txn& t) { t.Put("v1/ns/containers/live", "x"); });
+  db_->WaitForIdle();
+  // Only the deletes after the last compaction are left.
+  EXPECT_LT(deletes(), DB::kCompactAfterDeletes);
+  EXPECT_EQ(Keys("v1/ns/containers/"), std::vector<std::string>{"v1/ns/containers/live"});
+  // Closing while a compaction may run returns (it is cancelled).
+  for (size_t i = 0; i < DB::kCompactAfterDeletes; ++i) {
+    db_->Update([&, i](Txn& t) { t.Delete("v1/ns/containers/x" + std::to_string(i)); });
+  }
+  db_->Close();
+  db_ = DB::Open(dir_ + "/db");
+  EXPECT_EQ(Keys("v1/ns/containers/"), std::vector<std::string>{"v1/ns/containers/live"});
 }
 
 }  // namespace
