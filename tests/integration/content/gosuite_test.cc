@@ -8,8 +8,6 @@
 
 #include <filesystem>
 #include <map>
-#include <regex>
-#include <sstream>
 
 #include "tests/integration/support/harness.h"
 
@@ -20,19 +18,6 @@ const char* const kContentSuite[] = {"Writer",     "UpdateStatus",     "CommitEx
                                      "Resume",     "ResumeTruncate",   "ResumeDiscard",
                                      "ResumeCopy", "ResumeCopySeeker", "ResumeCopyReaderAt",
                                      "SmallBlob",  "Labels",           "CommitErrorState"};
-
-// Subtest name -> PASS / FAIL / SKIP, from `go test -test.v` output.
-std::map<std::string, std::string> Results(const std::string& out) {
-  static const std::regex line(R"(^\s*--- (PASS|FAIL|SKIP): (\S+))");
-  std::map<std::string, std::string> r;
-  std::istringstream in(out);
-  std::string l;
-  std::smatch m;
-  while (std::getline(in, l)) {
-    if (std::regex_search(l, m, line)) r[m[2]] = m[1];
-  }
-  return r;
-}
 
 std::vector<std::string> Entries(const std::string& dir) {
   std::vector<std::string> out;
@@ -61,7 +46,7 @@ void RunSuite(const std::string& config_toml, const std::vector<std::string>& cr
   r = process::Run(o);
   EXPECT_EQ(r.exit_code, 0) << r.out;
 
-  auto results = Results(r.out);
+  auto results = GoTestOutcomes(r.out);
   std::vector<std::string> want = {"TestContentClient", "TestContentClientCrossNS"};
   for (const char* s : kContentSuite) want.push_back(std::string("TestContentClient/") + s);
   for (const auto& s : cross_ns) want.push_back("TestContentClientCrossNS/" + s);

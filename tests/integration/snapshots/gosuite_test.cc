@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "pkg/fs.h"
@@ -52,15 +51,12 @@ const std::map<std::string, std::string>& Expected() {
   return m;
 }
 
-// "--- PASS: TestSnapshotterClient/Basic (0.25s)" → {Basic: PASS}.
+// The suite's subtests by short name: "TestSnapshotterClient/Basic" -> Basic.
 std::map<std::string, std::string> Outcomes(const std::string& out) {
-  static const std::regex re(R"(^\s*--- (PASS|FAIL|SKIP): TestSnapshotterClient/(\S+) )");
+  const std::string prefix = "TestSnapshotterClient/";
   std::map<std::string, std::string> m;
-  std::istringstream in(out);
-  std::string line;
-  std::smatch sm;
-  while (std::getline(in, line)) {
-    if (std::regex_search(line, sm, re)) m[sm[2]] = sm[1];
+  for (const auto& [name, result] : GoTestOutcomes(out)) {
+    if (name.rfind(prefix, 0) == 0) m[name.substr(prefix.size())] = result;
   }
   return m;
 }

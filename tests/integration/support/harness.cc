@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <regex>
+#include <sstream>
 #include <stdexcept>
 
 #include "pkg/fs.h"
@@ -187,6 +189,18 @@ process::Result BuildGo(const std::string& src_dir, const std::string& out) {
 
 process::Result BuildGoTest(const std::string& src_dir, const std::string& out) {
   return RunGo({"go", "test", "-c", "-o", out, "."}, src_dir);
+}
+
+std::map<std::string, std::string> GoTestOutcomes(const std::string& out) {
+  static const std::regex line(R"(^\s*--- (PASS|FAIL|SKIP): (\S+))");
+  std::map<std::string, std::string> r;
+  std::istringstream in(out);
+  std::string l;
+  std::smatch m;
+  while (std::getline(in, l)) {
+    if (std::regex_search(l, m, line)) r[m[2]] = m[1];
+  }
+  return r;
 }
 
 }  // namespace mcd::itest

@@ -3,6 +3,7 @@
 // the real ctr pointed at it.
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -76,5 +77,9 @@ process::Result BuildGo(const std::string& src_dir, const std::string& out);
 // The same for a Go test package: `go test -c`, so containerd's own test
 // suites (snapshots/testsuite, content/testsuite) can run against the daemon.
 process::Result BuildGoTest(const std::string& src_dir, const std::string& out);
+
+// The outcome of every test and subtest in `go test -test.v` output, by full
+// name ("TestX/Sub" -> "PASS", "FAIL" or "SKIP").
+std::map<std::string, std::string> GoTestOutcomes(const std::string& out);
 
 }  // namespace mcd::itest
