@@ -2,6 +2,8 @@
 
 #include <rocksdb/options.h>
 
+#include <filesystem>
+
 #include "metadata/gc.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
@@ -141,6 +143,21 @@ std::shared_ptr<DB> DB::Open(const std::string& dir) {
                                       " is newer than this daemon's " +
                                       std::to_string(kSchemaVersion));
   }
+  // Recovery keeps the logs it replayed (no flush at open), so each restart
+  // adds one that the next start replays again until a flush: past a few,
+  // flush them into a table now. In the background it would be cancelled by
+  // a daemon stopped at once, and the logs would keep piling up.
+  size_t logs = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".log") ++logs;
+  }
+  if (logs > kMaxLogsAtOpen) {
+    // A flush of an empty memtable is skipped and retires no log (restarts
+    // without writes leave empty ones): rewrite the schema record first.
+    db->Update([](Txn& t) { t.Put(kSchemaKey, std::to_string(kSchemaVersion)); });
+    Check(db->db_->Flush(rocksdb::FlushOptions()), "flush");
+  }
   return db;
 }
 
@@ -253,10 +270,18 @@ void DB::NotifyDeletion() {
 }
 
 void DB::NoteDeletes(size_t n) {
+  {
+    std::lock_guard lk(compact_mu_);
+    deletes_since_compact_ += n;
+    if (deletes_since_compact_ < kCompactAfterDeletes) return;
+  }
+  RequestCompaction();
+}
+
+void DB::RequestCompaction() {
   std::lock_guard lk(compact_mu_);
-  deletes_since_compact_ += n;
-  if (deletes_since_compact_ < kCompactAfterDeletes || compact_pending_) return;
   deletes_since_compact_ = 0;
+  if (compact_pending_) return;
   compact_pending_ = true;
   if (!compactor_.joinable()) {
     compactor_ = std::jthread([this](const std::stop_token& stop) { CompactLoop(stop); });

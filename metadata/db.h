@@ -107,6 +107,8 @@ class DB : public plugin::Instance {
   // the thousand would make every List and collection slower with age. After
   // this many deleted keys a background compaction runs.
   static constexpr size_t kCompactAfterDeletes = 1000;
+  // Logs found at open past which they are flushed away (see Open).
+  static constexpr size_t kMaxLogsAtOpen = 4;
   // Blocks until no compaction is pending or running (tests, benchmarks).
   void WaitForIdle();
 
@@ -129,6 +131,7 @@ class DB : public plugin::Instance {
   std::unique_ptr<gc::Collector> collector_;
 
   void NoteDeletes(size_t n);
+  void RequestCompaction();
   void CompactLoop(const std::stop_token& stop);
   std::mutex compact_mu_;
   std::condition_variable_any compact_cv_;

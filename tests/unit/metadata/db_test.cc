@@ -8,6 +8,7 @@
 #include <rocksdb/table_properties.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "pkg/fs.h"
 
@@ -109,6 +110,33 @@ TEST_F(DBTest, DeletedKeysAreCompactedAway) {
   db_->Close();
   db_ = DB::Open(dir_ + "/db");
   EXPECT_EQ(Keys("v1/ns/containers/"), std::vector<std::string>{"v1/ns/containers/live"});
+}
+
+// Each open replays and keeps the logs written since the last flush; a
+// daemon restarted often must not collect them without bound (each start
+// would replay them all).
+TEST_F(DBTest, RestartsDoNotPileUpLogs) {
+  auto logs = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_ + "/db")) {
+      if (e.path().extension() == ".log") ++n;
+    }
+    return n;
+  };
+  for (int i = 0; i < 12; ++i) {
+    db_->Update([&](Txn& t) { t.Put("k" + std::to_string(i), "v"); });
+    db_->Close();
+    db_ = DB::Open(dir_ + "/db");
+    db_->WaitForIdle();
+  }
+  EXPECT_LE(logs(), DB::kMaxLogsAtOpen + 1);
+  for (int i = 0; i < 12; ++i) EXPECT_TRUE(db_->Get("k" + std::to_string(i))) << i;
+  // Restarts that write nothing leave empty logs: those go too.
+  for (int i = 0; i < 12; ++i) {
+    db_->Close();
+    db_ = DB::Open(dir_ + "/db");
+  }
+  EXPECT_LE(logs(), DB::kMaxLogsAtOpen + 1);
 }
 
 }  // namespace
