@@ -246,7 +246,7 @@ void UnmountAll(const std::string& target, int flags) {
   }
 }
 
-void UnmountAllUnder(const std::string& prefix) {
+std::vector<std::string> MountPointsUnder(const std::string& prefix) {
   std::ifstream in("/proc/self/mountinfo");
   std::vector<std::string> points;
   std::string line;
@@ -256,6 +256,11 @@ void UnmountAllUnder(const std::string& prefix) {
     fields >> id >> parent >> devs >> root >> point;
     if (point == prefix || point.rfind(prefix + "/", 0) == 0) points.push_back(point);
   }
+  return points;
+}
+
+void UnmountAllUnder(const std::string& prefix) {
+  auto points = MountPointsUnder(prefix);
   std::sort(points.begin(), points.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   for (const auto& p : points) ::umount2(p.c_str(), MNT_DETACH);

@@ -53,6 +53,8 @@ void Unmount(const std::string& target, int flags = 0);
 // Unmounts every mount stacked on target until it is no longer a mount
 // point; a missing target or nothing mounted is fine.
 void UnmountAll(const std::string& target, int flags = 0);
+// Mount points at or under prefix, from this mount namespace's table.
+std::vector<std::string> MountPointsUnder(const std::string& prefix);
 // Lazily unmounts every mount at or under `prefix`, deepest first (cleanup
 // of a throwaway root: nothing mounted there may outlive it).
 void UnmountAllUnder(const std::string& prefix);

@@ -8,11 +8,10 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "pkg/fs.h"
+#include "pkg/mount.h"
 #include "tests/integration/support/harness.h"
 
 namespace mcd::itest {
@@ -61,20 +60,6 @@ std::map<std::string, std::string> Outcomes(const std::string& out) {
   return m;
 }
 
-// Mount points at or under dir, from this mount namespace's table.
-std::vector<std::string> MountsUnder(const std::string& dir) {
-  std::vector<std::string> found;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string id, parent, devno, root, point;
-    f >> id >> parent >> devno >> root >> point;
-    if (point == dir || point.rfind(dir + "/", 0) == 0) found.push_back(point);
-  }
-  return found;
-}
-
 TEST(GoSnapshotSuite, OverlayfsAndNativeAsContainerd) {
   Require("go");
   ASSERT_EQ(::geteuid(), 0u) << "the suite mounts snapshots: it needs root";
@@ -101,7 +86,7 @@ TEST(GoSnapshotSuite, OverlayfsAndNativeAsContainerd) {
     EXPECT_EQ(Outcomes(r.out), Expected()) << r.out;
     EXPECT_NE(r.out.find("\nPASS\n"), std::string::npos) << r.out;
     // Every subtest unmounted what it mounted and removed its work dir.
-    EXPECT_EQ(MountsUnder(dir.path()), std::vector<std::string>{});
+    EXPECT_EQ(mount::MountPointsUnder(dir.path()), std::vector<std::string>{});
     EXPECT_TRUE(std::filesystem::is_empty(tmp));
   }
   EXPECT_EQ(d.Stop(), 0) << d.Log();
