@@ -270,16 +270,9 @@ void DB::NotifyDeletion() {
 }
 
 void DB::NoteDeletes(size_t n) {
-  {
-    std::lock_guard lk(compact_mu_);
-    deletes_since_compact_ += n;
-    if (deletes_since_compact_ < kCompactAfterDeletes) return;
-  }
-  RequestCompaction();
-}
-
-void DB::RequestCompaction() {
   std::lock_guard lk(compact_mu_);
+  deletes_since_compact_ += n;
+  if (deletes_since_compact_ < kCompactAfterDeletes) return;
   deletes_since_compact_ = 0;
   if (compact_pending_) return;
   compact_pending_ = true;

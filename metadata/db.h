@@ -131,7 +131,6 @@ class DB : public plugin::Instance {
   std::unique_ptr<gc::Collector> collector_;
 
   void NoteDeletes(size_t n);
-  void RequestCompaction();
   void CompactLoop(const std::stop_token& stop);
   std::mutex compact_mu_;
   std::condition_variable_any compact_cv_;

@@ -93,11 +93,11 @@ class Set {
 };
 
 struct DaemonInfo {
-  std::string root;             // daemon root
-  std::string state;            // daemon state
-  std::string grpc_address;     // unix socket path
-  std::string ttrpc_address;    // unix socket path
-  std::string binary;           // path of this executable (shims' -publish-binary)
+  std::string root;           // daemon root
+  std::string state;          // daemon state
+  std::string grpc_address;   // unix socket path
+  std::string ttrpc_address;  // unix socket path
+  std::string binary;         // path of this executable (shims' -publish-binary)
 };
 
 class InitContext {
@@ -107,8 +107,8 @@ class InitContext {
 
   const Registration& registration;
   const DaemonInfo& daemon;
-  std::string root;   // <daemon root>/<type>.<id>
-  std::string state;  // <daemon state>/<type>.<id>
+  std::string root;           // <daemon root>/<type>.<id>
+  std::string state;          // <daemon state>/<type>.<id>
   const toml::table& config;  // defaults merged with the user's section
   events::Exchange* events;
 

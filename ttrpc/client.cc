@@ -63,8 +63,10 @@ std::exception_ptr Fail(errdefs::Code code, std::string msg) {
   return std::make_exception_ptr(errdefs::Error(code, std::move(msg)));
 }
 
+constexpr std::string_view kClosed = "ttrpc: closed";
+
 std::exception_ptr ClosedError() {
-  return Fail(errdefs::Code::kUnavailable, "ttrpc: closed");
+  return Fail(errdefs::Code::kUnavailable, std::string(kClosed));
 }
 
 // The client side of one connection: pending calls by stream id.
@@ -321,6 +323,10 @@ std::shared_ptr<Client> Client::Connect(const std::string& address,
   auto ch = std::make_shared<ClientChannel>(std::move(*sock));
   asio::post(ch->executor(), [ch] { ch->StartReading(); });
   return std::make_shared<ClientImpl>(std::move(ch));
+}
+
+bool IsClosed(const errdefs::Error& e) {
+  return e.code() == errdefs::Code::kUnavailable && std::string_view(e.what()) == kClosed;
 }
 
 }  // namespace mcd::ttrpc

@@ -16,7 +16,13 @@
 #include <utility>
 #include <vector>
 
+#include "pkg/errdefs.h"
+
 namespace mcd::ttrpc {
+
+// Whether a call failed because the connection was lost (every pending and
+// later call fails so, as ttrpc's ErrClosed).
+bool IsClosed(const errdefs::Error& e);
 
 // Cancels the calls that carry it: they fail at once with Canceled
 // ("context canceled"). ttrpc 1.1 has no cancel message, so the server still

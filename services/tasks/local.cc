@@ -10,6 +10,7 @@
 #include "pkg/identifiers.h"
 #include "pkg/log.h"
 #include "services/tasks/checkpoint.h"
+#include "ttrpc/client.h"
 
 namespace mcd::services::tasks {
 namespace {
@@ -46,7 +47,7 @@ std::exception_ptr ShimError(std::exception_ptr err) {
   try {
     std::rethrow_exception(err);
   } catch (const errdefs::Error& e) {
-    if (e.code() == Code::kUnavailable && std::string_view(e.what()) == "ttrpc: closed")
+    if (ttrpc::IsClosed(e))
       return std::make_exception_ptr(errdefs::Unknown("ttrpc: closed: unknown"));
     Code code = e.code();
     switch (code) {
@@ -82,8 +83,7 @@ void ShimState(runtime::Task& t, const std::string& exec_id, taskapi::StateRespo
   try {
     t.Call("State", req, resp, kStateTimeout);
   } catch (const errdefs::Error& e) {
-    if (e.code() == errdefs::Code::kUnavailable && std::string_view(e.what()) == "ttrpc: closed")
-      throw errdefs::Error(errdefs::Code::kNotFound, "not found");
+    if (ttrpc::IsClosed(e)) throw errdefs::Error(errdefs::Code::kNotFound, "not found");
     std::rethrow_exception(ShimError(std::current_exception()));
   }
 }
