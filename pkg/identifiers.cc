@@ -10,7 +10,9 @@ namespace {
 bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
-bool IsSeparator(char c) { return c == '.' || c == '_' || c == '-'; }
+bool IsSeparator(char c) {
+  return c == '.' || c == '_' || c == '-';
+}
 
 // ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$ without a regex engine.
 bool Matches(std::string_view s) {
@@ -25,17 +27,19 @@ bool Matches(std::string_view s) {
 
 }  // namespace
 
-bool IsValid(std::string_view id) { return id.size() <= kMaxLength && Matches(id); }
+bool IsValid(std::string_view id) {
+  return id.size() <= kMaxLength && Matches(id);
+}
 
 void Validate(std::string_view id) {
   if (id.empty()) throw errdefs::InvalidArgument("identifier must not be empty");
   if (id.size() > kMaxLength) {
-    throw errdefs::InvalidArgument(fmt::format(
-        "identifier {:?} greater than maximum length ({} characters)", id, kMaxLength));
+    throw errdefs::InvalidArgument(
+        fmt::format("identifier {:?} greater than maximum length ({} characters)", id, kMaxLength));
   }
   if (!Matches(id)) {
-    throw errdefs::InvalidArgument(fmt::format(
-        "identifier {:?} must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$", id));
+    throw errdefs::InvalidArgument(
+        fmt::format("identifier {:?} must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$", id));
   }
 }
 

@@ -28,12 +28,18 @@ std::shared_ptr<spdlog::logger> Logger() {
 
 std::string_view LevelName(Level l) {
   switch (l) {
-    case Level::kTrace: return "trace";
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warning";
-    case Level::kError: return "error";
-    case Level::kFatal: return "fatal";
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warning";
+    case Level::kError:
+      return "error";
+    case Level::kFatal:
+      return "fatal";
   }
   return "info";
 }
@@ -69,11 +75,20 @@ void AppendValue(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
     }
   }
   out += '"';
@@ -82,13 +97,20 @@ void AppendValue(std::string& out, std::string_view v) {
 }  // namespace
 
 bool ParseLevel(std::string_view name, Level* out) {
-  if (name == "trace") *out = Level::kTrace;
-  else if (name == "debug") *out = Level::kDebug;
-  else if (name == "info") *out = Level::kInfo;
-  else if (name == "warn" || name == "warning") *out = Level::kWarn;
-  else if (name == "error") *out = Level::kError;
-  else if (name == "fatal" || name == "panic") *out = Level::kFatal;
-  else return false;
+  if (name == "trace")
+    *out = Level::kTrace;
+  else if (name == "debug")
+    *out = Level::kDebug;
+  else if (name == "info")
+    *out = Level::kInfo;
+  else if (name == "warn" || name == "warning")
+    *out = Level::kWarn;
+  else if (name == "error")
+    *out = Level::kError;
+  else if (name == "fatal" || name == "panic")
+    *out = Level::kFatal;
+  else
+    return false;
   return true;
 }
 
@@ -97,7 +119,9 @@ void Setup(Level level, Format format) {
   g_format = format;
 }
 
-bool Enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
+bool Enabled(Level level) {
+  return level >= g_level.load(std::memory_order_relaxed);
+}
 
 std::string FormatLine(Format format, Level level, std::string_view msg, Fields fields,
                        std::string_view time) {

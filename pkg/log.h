@@ -22,11 +22,21 @@ void Setup(Level level, Format format);
 bool Enabled(Level level);
 
 void Write(Level level, std::string_view msg, Fields fields = {});
-inline void Trace(std::string_view m, Fields f = {}) { Write(Level::kTrace, m, f); }
-inline void Debug(std::string_view m, Fields f = {}) { Write(Level::kDebug, m, f); }
-inline void Info(std::string_view m, Fields f = {}) { Write(Level::kInfo, m, f); }
-inline void Warn(std::string_view m, Fields f = {}) { Write(Level::kWarn, m, f); }
-inline void Error(std::string_view m, Fields f = {}) { Write(Level::kError, m, f); }
+inline void Trace(std::string_view m, Fields f = {}) {
+  Write(Level::kTrace, m, f);
+}
+inline void Debug(std::string_view m, Fields f = {}) {
+  Write(Level::kDebug, m, f);
+}
+inline void Info(std::string_view m, Fields f = {}) {
+  Write(Level::kInfo, m, f);
+}
+inline void Warn(std::string_view m, Fields f = {}) {
+  Write(Level::kWarn, m, f);
+}
+inline void Error(std::string_view m, Fields f = {}) {
+  Write(Level::kError, m, f);
+}
 
 // The formatted line without the trailing newline (exposed for tests).
 std::string FormatLine(Format format, Level level, std::string_view msg, Fields fields,

@@ -32,8 +32,7 @@ std::shared_ptr<Instance> Set::Get(const std::string& type, const std::string& i
   for (const auto& l : all_) {
     if (l->reg->type == type && l->reg->id == id) {
       if (l->instance) return l->instance;
-      throw errdefs::NotFound("plugin " + l->reg->URI() + " not initialised: " +
-                              l->status.message);
+      throw errdefs::NotFound("plugin " + l->reg->URI() + " not initialised: " + l->status.message);
     }
   }
   throw errdefs::NotFound("plugin " + type + "." + id);
@@ -103,8 +102,8 @@ std::vector<const Registration*> Graph(const std::vector<Registration>& regs,
         bool wildcard = req == "*";
         // "*" means every other type; two "*" plugins do not depend on each other.
         if (wildcard) {
-          bool dep_wild = std::find(dep->requires_.begin(), dep->requires_.end(), "*") !=
-                          dep->requires_.end();
+          bool dep_wild =
+              std::find(dep->requires_.begin(), dep->requires_.end(), "*") != dep->requires_.end();
           if (dep->type == r->type || dep_wild) continue;
         } else if (dep->type != req) {
           continue;

@@ -38,7 +38,8 @@ grpc::Status Handle(const grpc::ServerContextBase* sc,
     return grpc::Status::OK;
   } catch (const std::exception& e) {
     auto st = ToStatus(e);
-    if (st.error_code() == grpc::StatusCode::UNKNOWN || st.error_code() == grpc::StatusCode::INTERNAL) {
+    if (st.error_code() == grpc::StatusCode::UNKNOWN ||
+        st.error_code() == grpc::StatusCode::INTERNAL) {
       log::Error("request failed", {{"error", e.what()}});
     }
     return st;

@@ -32,8 +32,7 @@ plugin::Registrar reg{{
     .requires_ = {plugin::kService},
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
-      return std::make_shared<Service>(
-          ic.GetAs<Local>(plugin::kService, "introspection-service"));
+      return std::make_shared<Service>(ic.GetAs<Local>(plugin::kService, "introspection-service"));
     },
 }};
 
