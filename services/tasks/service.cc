@@ -1,5 +1,8 @@
 // grpc plugin "tasks": containerd.services.tasks.v1.Tasks over the
 // tasks-service plugin. Wait is a callback method: a waiter holds no thread.
+#include <memory>
+#include <mutex>
+
 #include "github.com/containerd/containerd/api/services/tasks/v1/tasks.grpc.pb.h"
 #include "services/containers/local.h"
 #include "services/grpc_util.h"
@@ -10,6 +13,50 @@ namespace {
 
 using Base = api::Tasks::WithCallbackMethod_Wait<api::Tasks::Service>;
 using Empty = google::protobuf::Empty;
+
+// A Wait finishes when the process exits, or when the call is cancelled: by
+// the client, or by the daemon shutting down (gRPC cancels pending calls at
+// its shutdown deadline, then waits for every reactor to finish; a waiter on
+// a long-running process must not hold the daemon's exit until it ends).
+class WaitReactor final : public grpc::ServerUnaryReactor {
+ public:
+  struct Shared {
+    std::mutex mu;
+    bool claimed = false;
+    WaitReactor* reactor = nullptr;
+  };
+  WaitReactor() : shared_(std::make_shared<Shared>()) { shared_->reactor = this; }
+  std::shared_ptr<Shared> shared() const { return shared_; }
+
+  // The first caller fills the response (fill) and finishes; later callers do
+  // nothing. The reactor lives until OnDone, which only follows Finish.
+  template <typename Fill>
+  static void FinishOnce(const std::shared_ptr<Shared>& s, const grpc::Status& st, Fill&& fill) {
+    WaitReactor* r = nullptr;
+    {
+      std::lock_guard lock(s->mu);
+      if (s->claimed || !s->reactor) return;
+      s->claimed = true;
+      r = s->reactor;
+    }
+    fill();
+    r->Finish(st);
+  }
+
+  void OnCancel() override {
+    FinishOnce(shared_, grpc::Status(grpc::StatusCode::CANCELLED, "context canceled"), [] {});
+  }
+  void OnDone() override {
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->reactor = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
 
 class Service final : public Base, public GrpcService {
  public:
@@ -77,22 +124,24 @@ class Service final : public Base, public GrpcService {
 
   grpc::ServerUnaryReactor* Wait(grpc::CallbackServerContext* sc, const api::WaitRequest* req,
                                  api::WaitResponse* resp) override {
-    auto* reactor = sc->DefaultReactor();
+    auto* reactor = new WaitReactor();
+    auto shared = reactor->shared();
     grpc::Status st = Handle(sc, [&](const Context& ctx) {
-      local_->Wait(ctx, *req, [reactor, resp](std::exception_ptr err, const api::WaitResponse& r) {
-        if (!err) {
-          *resp = r;
-          reactor->Finish(grpc::Status::OK);
-          return;
+      local_->Wait(ctx, *req, [shared, resp](std::exception_ptr err, const api::WaitResponse& r) {
+        grpc::Status status = grpc::Status::OK;
+        if (err) {
+          try {
+            std::rethrow_exception(err);
+          } catch (const std::exception& e) {
+            status = ToStatus(e);
+          }
         }
-        try {
-          std::rethrow_exception(err);
-        } catch (const std::exception& e) {
-          reactor->Finish(ToStatus(e));
-        }
+        WaitReactor::FinishOnce(shared, status, [&] {
+          if (!err) *resp = r;
+        });
       });
     });
-    if (!st.ok()) reactor->Finish(st);
+    if (!st.ok()) WaitReactor::FinishOnce(shared, st, [] {});
     return reactor;
   }
 
