@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <memory>
 #include <regex>
+#include <vector>
 
 #include "pkg/fs.h"
 #include "tests/integration/runtime/support.h"
@@ -123,6 +125,36 @@ TEST(RestartMonitor, StartsTheTaskAgainAfterACrash) {
   Ctr(d, {"containers", "label", "rmon2", "containerd.io/restart.status="});
   EXPECT_EQ(Ctr(d, {"task", "rm", "-f", "rmon2"}).exit_code, 0);
   EXPECT_EQ(Ctr(d, {"containers", "rm", "rmon2"}).exit_code, 0);
+  auto left = Leftovers(d);
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
+// A client that creates a labelled container and then its task itself (as
+// `nerdctl run --restart=always`, `ctr run --label ...`, containerd's
+// TestRestartMonitor): containerd's monitor only looks at the container on
+// its next round, so the client's own NewTask never finds a task already
+// there. (The monitor acted on the create event at once, and the client's
+// NewTask failed with "file exists".)
+TEST(RestartMonitor, LeavesANewContainerToItsClient) {
+  for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
+  TempDir dir;
+  Daemon d(
+      dir.path(),
+      {.extra_args = {},
+       .config_toml =
+           "version = 2\n[plugins.\"io.containerd.internal.v1.restart\"]\n  interval = \"1h\"\n"});
+  d.Start();
+  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path()));
+  std::vector<std::unique_ptr<Cleanup>> cleanups;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "rmonc" + std::to_string(i);
+    cleanups.push_back(std::make_unique<Cleanup>(Cleanup{d, id}));
+    auto r = Ctr(d, {"run", "-d", "--label", "containerd.io/restart.status=running", kImage, id,
+                     "sleep", "1000"});
+    EXPECT_EQ(r.exit_code, 0) << id << ": " << r.out << r.err;
+    EXPECT_FALSE(PidOf(d, id).empty()) << Ctr(d, {"task", "ls"}).out;
+  }
+  cleanups.clear();
   auto left = Leftovers(d);
   EXPECT_TRUE(left.empty()) << left.front();
 }
