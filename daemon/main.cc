@@ -12,6 +12,7 @@
 
 #include "daemon/config.h"
 #include "daemon/ephemeral.h"
+#include "daemon/oci_hook.h"
 #include "daemon/publish.h"
 #include "daemon/server.h"
 #include "pkg/errdefs.h"
@@ -103,6 +104,19 @@ int RunDaemon(const Flags& f, const std::string& self) {
   return 0;
 }
 
+// Index of an `oci-hook` subcommand in argv (after any global options), or 0.
+int OciHookIndex(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "oci-hook") return i;
+    if (a.empty() || a[0] != '-') return 0;
+    bool takes_value = a == "-c" || a == "--config" || a == "--root" || a == "--state" ||
+                       a == "-a" || a == "--address" || a == "-l" || a == "--log-level";
+    if (takes_value) ++i;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,6 +142,21 @@ int main(int argc, char** argv) {
   auto* publish = app.add_subcommand("publish", "binary to publish events to containerd");
   publish->add_option("--topic", pf.topic, "topic of the event")->required();
   publish->add_option("--namespace", pf.ns, "namespace to publish to")->required();
+
+  // Listed for --help; run before parsing (below) because everything after
+  // it is the hook's own command line, flags included.
+  app.add_subcommand("oci-hook",
+                     "provides a base for OCI runtime hooks to allow arguments to be injected.");
+  if (int at = OciHookIndex(argc, argv); at > 0) {
+    std::vector<std::string> args(argv + at + 1, argv + argc);
+    if (!args.empty() && args.front() == "--") args.erase(args.begin());
+    try {
+      return mcd::daemon::OciHook(std::move(args));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "minicontainerd: %s\n", e.what());
+      return 1;
+    }
+  }
 
   try {
     app.parse(argc, argv);
