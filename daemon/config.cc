@@ -61,8 +61,7 @@ const toml::table& Table(const Ctx& c, const toml::node& n, const std::string& k
 // Keys containerd accepts that this daemon does not act on: accepted quietly
 // so that a real containerd config loads.
 const std::set<std::string> kIgnoredTopLevel = {
-    "temp",          "plugin_dir",        "metrics",  "cgroup", "oom_score",
-    "proxy_plugins", "stream_processors", "timeouts", "imports"};
+    "temp", "plugin_dir", "metrics", "proxy_plugins", "stream_processors", "timeouts", "imports"};
 
 }  // namespace
 
@@ -144,6 +143,16 @@ Config ParseConfig(const std::string& text, const std::string& source,
         } else
           Warn(c, sn, s);
       }
+    } else if (key == "cgroup") {
+      for (const auto& [sk, sn] : Table(c, node, key)) {
+        std::string s = "cgroup." + std::string(sk.str());
+        if (sk == "path")
+          GetString(c, sn, s, &cfg.cgroup.path);
+        else
+          Warn(c, sn, s);
+      }
+    } else if (key == "oom_score") {
+      GetInt(c, node, key, &cfg.oom_score);
     } else if (key == "plugins") {
       cfg.plugins = Table(c, node, key);
     } else if (kIgnoredTopLevel.count(key)) {
@@ -226,6 +235,8 @@ std::string Render(const Config& cfg, const std::vector<plugin::Registration>& r
   for (const auto& r : cfg.required_plugins) required.push_back(r);
   doc.insert("disabled_plugins", disabled);
   doc.insert("required_plugins", required);
+  doc.insert("oom_score", cfg.oom_score);
+  doc.insert("cgroup", toml::table{{"path", cfg.cgroup.path}});
   doc.insert("grpc", toml::table{{"address", cfg.grpc.address},
                                  {"uid", cfg.grpc.uid},
                                  {"gid", cfg.grpc.gid},

@@ -35,6 +35,10 @@ struct Config {
     std::string level = "info";
     std::string format = "text";
   } debug;
+  struct {
+    std::string path;  // the daemon's own cgroup (daemon/cgroup.h)
+  } cgroup;
+  int64_t oom_score = 0;  // the daemon's oom_score_adj; 0: left alone
   std::vector<std::string> disabled_plugins;
   std::vector<std::string> required_plugins;
   toml::table plugins;            // [plugins."<type>.<id>"] as written by the user

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "daemon/cgroup.h"
 #include "daemon/config.h"
 #include "daemon/ephemeral.h"
 #include "daemon/oci_hook.h"
@@ -91,6 +92,8 @@ int RunDaemon(const Flags& f, const std::string& self) {
     if (auto* t = it->second.as_table(); t && !t->contains("path")) t->insert("path", eph->opt());
   }
   mcd::log::Info("starting containerd", {{"revision", "minicontainerd"}, {"version", MCD_VERSION}});
+  if (cfg.oom_score != 0) mcd::daemon::SetOomScore(::getpid(), static_cast<int>(cfg.oom_score));
+  if (!cfg.cgroup.path.empty()) mcd::daemon::JoinCgroup(cfg.cgroup.path, ::getpid());
   mcd::daemon::Server server(cfg, self);
   server.LoadPlugins();
   server.Serve();

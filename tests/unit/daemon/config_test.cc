@@ -29,6 +29,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 required_plugins = ["io.containerd.grpc.v1.version"]
 oom_score = -999
 
+[cgroup]
+  path = "/mcd/daemon"
+
 [grpc]
   address = "/s/c.sock"
   uid = 1
@@ -62,6 +65,8 @@ oom_score = -999
   EXPECT_EQ(c.debug.level, "debug");
   EXPECT_EQ(c.debug.format, "json");
   EXPECT_TRUE(c.plugins.contains("io.containerd.gc.v1.scheduler"));
+  EXPECT_EQ(c.oom_score, -999);
+  EXPECT_EQ(c.cgroup.path, "/mcd/daemon");
 }
 
 TEST(Config, Defaults) {

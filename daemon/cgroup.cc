@@ -1,0 +1,117 @@
+// containerd applies these in server.New, before plugins load, and fails
+// start-up on an error: a daemon asked to live in a cgroup does not run
+// outside it.
+#include "daemon/cgroup.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+#include <vector>
+
+#include "pkg/errdefs.h"
+#include "pkg/fs.h"
+
+namespace mcd::daemon {
+
+namespace {
+
+struct Hierarchy {
+  std::string mountpoint;
+  bool cpuset = false;  // needs cpus and mems before a process may join
+};
+
+// cgroup v1 mounts (fstype "cgroup"), or the cgroup2 mount when the system is
+// unified (no v1 mount at all).
+std::vector<Hierarchy> Hierarchies(const std::string& mountinfo) {
+  std::vector<Hierarchy> v1, v2;
+  std::istringstream in(mountinfo);
+  std::string line;
+  while (std::getline(in, line)) {
+    // "<id> <parent> <maj:min> <root> <mountpoint> <opts> [optional...] - <fstype> <src> <super>"
+    std::istringstream f(line);
+    std::vector<std::string> fields;
+    for (std::string w; f >> w;) fields.push_back(w);
+    auto sep = std::find(fields.begin(), fields.end(), "-");
+    if (fields.size() < 5 || sep == fields.end() || sep + 1 == fields.end()) continue;
+    const std::string& fstype = *(sep + 1);
+    const std::string super = sep + 3 < fields.end() ? *(sep + 3) : "";
+    if (fstype == "cgroup") {
+      bool cpuset = false;
+      std::istringstream opts(super);
+      for (std::string o; std::getline(opts, o, ',');) cpuset |= o == "cpuset";
+      v1.push_back({fields[4], cpuset});
+    } else if (fstype == "cgroup2") {
+      v2.push_back({fields[4], false});
+    }
+  }
+  if (!v1.empty()) return v1;
+  if (!v2.empty()) return {v2.front()};
+  return {};
+}
+
+std::string Trimmed(const std::string& s) {
+  auto e = s.find_last_not_of(" \n\t");
+  return e == std::string::npos ? "" : s.substr(0, e + 1);
+}
+
+void Write(const std::string& file, const std::string& value) {
+  // cgroup files take one write; no temp file and rename.
+  FILE* f = std::fopen(file.c_str(), "we");
+  if (!f) throw errdefs::Unknown(fmt::format("open {}: {}", file, std::strerror(errno)));
+  bool ok = std::fputs(value.c_str(), f) >= 0;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) throw errdefs::Unknown(fmt::format("write {}: {}", file, std::strerror(errno)));
+}
+
+// Creates mountpoint/rel level by level; a new cpuset level inherits its
+// parent's cpus and mems (empty ones refuse every process).
+void Create(const Hierarchy& h, const std::filesystem::path& rel) {
+  std::filesystem::path dir = h.mountpoint;
+  for (const auto& part : rel) {
+    if (part.empty() || part == "/") continue;
+    std::filesystem::path parent = dir;
+    dir /= part;
+    std::error_code ec;
+    if (std::filesystem::create_directory(dir, ec) && h.cpuset) {
+      for (const char* k : {"cpuset.cpus", "cpuset.mems"}) {
+        Write((dir / k).string(), Trimmed(fs::ReadFile((parent / k).string())));
+      }
+    }
+    if (ec) throw errdefs::Unknown(fmt::format("mkdir {}: {}", dir.string(), ec.message()));
+  }
+}
+
+}  // namespace
+
+void JoinCgroup(const std::string& path, pid_t pid, const std::string& mountinfo) {
+  const std::filesystem::path rel = std::filesystem::path(path).relative_path();
+  if (rel.empty()) return;
+  for (const auto& part : rel) {
+    if (part == "..")
+      throw errdefs::InvalidArgument("cgroup path " + path + " leaves the hierarchy");
+  }
+  auto hs = Hierarchies(mountinfo);
+  if (hs.empty()) throw errdefs::FailedPrecondition("cgroup path " + path + ": no cgroup mounted");
+  for (const auto& h : hs) {
+    Create(h, rel);
+    Write((std::filesystem::path(h.mountpoint) / rel / "cgroup.procs").string(),
+          std::to_string(pid));
+  }
+}
+
+void JoinCgroup(const std::string& path, pid_t pid) {
+  JoinCgroup(path, pid, fs::ReadFile("/proc/self/mountinfo"));
+}
+
+void SetOomScore(pid_t pid, int score) {
+  if (score < -1000 || score > 1000) {
+    throw errdefs::InvalidArgument(
+        fmt::format("value out of range ({}): OOM score must be between -1000 and 1000", score));
+  }
+  Write(fmt::format("/proc/{}/oom_score_adj", pid), std::to_string(score));
+}
+
+}  // namespace mcd::daemon
