@@ -16,6 +16,7 @@
 #include "pkg/fd.h"
 #include "pkg/fs.h"
 #include "pkg/log.h"
+#include "pkg/mount.h"
 #include "services/grpc_util.h"
 
 namespace mcd::daemon {
@@ -51,6 +52,7 @@ Server::Server(Config cfg, std::string binary) : cfg_(std::move(cfg)) {
   info_.grpc_address = cfg_.grpc.address;
   info_.ttrpc_address = cfg_.TtrpcAddress();
   info_.binary = std::move(binary);
+  info_.tmp_mounts = cfg_.root + "/tmpmounts";
 }
 
 Server::~Server() {
@@ -74,6 +76,10 @@ void Server::LoadPlugins() {
   fs::MkdirAll(cfg_.state, 0711);
   ::chmod(cfg_.root.c_str(), 0711);
   ::chmod(cfg_.state.c_str(), 0711);
+  // A daemon killed mid-apply left its temporary mounts: they go first.
+  for (const auto& w : mount::CleanupTempMounts(info_.tmp_mounts)) {
+    log::Warn("failed to clean up temporary mounts", {{"error", w}});
+  }
 
   const auto& regs = plugin::Registry::Global().All();
   auto order = plugin::Graph(regs, cfg_.disabled_plugins);

@@ -104,7 +104,7 @@ Descriptor Walking::Apply(const Context& ctx, const Descriptor& layer,
       // A writable bind of a directory: that directory is the target.
       applied = ApplyLayer(src, mounts[0].source, {});
     } else {
-      mount::TempMount tm(mounts);
+      mount::TempMount tm(mounts, tmp_mounts_);
       try {
         applied = ApplyLayer(src, tm.path(), {});
       } catch (const std::exception& e) {
@@ -137,7 +137,7 @@ Descriptor Walking::Compare(const Context& ctx, const std::vector<mount::Mount>&
   if (!gzip && media_type != kMediaTypeLayer) {
     throw errdefs::NotImplemented(fmt::format("unsupported diff media type: {}", media_type));
   }
-  mount::TempMount lower_root(lower);
+  mount::TempMount lower_root(lower, tmp_mounts_);
   // containerd reads the upper side through a read-only mount; an overlay
   // becomes one of lower dirs only, so it never shares an upper dir with a
   // running container's mount.
@@ -162,7 +162,7 @@ Descriptor Walking::Compare(const Context& ctx, const std::vector<mount::Mount>&
     }
     if (!m.ReadOnly()) m.options.push_back("ro");
   }
-  mount::TempMount upper_root(ro);
+  mount::TempMount upper_root(ro, tmp_mounts_);
   bool new_ref = ref.empty();
   if (new_ref) ref = UniqueRef();
   content::WriterOptions wo;
@@ -213,7 +213,7 @@ plugin::Registrar reg{{
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       ic.platforms().push_back("linux/amd64");
       auto db = ic.GetAs<metadata::DB>(plugin::kMetadata);
-      return std::make_shared<Walking>(db->content);
+      return std::make_shared<Walking>(db->content, ic.daemon.tmp_mounts);
     },
 }};
 }  // namespace

@@ -31,7 +31,10 @@ bool SupportedLayer(const std::string& media_type);
 
 class Walking : public plugin::Instance {
  public:
-  explicit Walking(std::shared_ptr<content::Store> store) : store_(std::move(store)) {}
+  // tmp_mounts: where layers are applied to and read from through
+  // temporary mounts (the daemon's <root>/tmpmounts).
+  Walking(std::shared_ptr<content::Store> store, std::string tmp_mounts)
+      : store_(std::move(store)), tmp_mounts_(std::move(tmp_mounts)) {}
 
   // The applied (uncompressed) descriptor; the client compares its digest
   // with the layer's diff id.
@@ -44,6 +47,7 @@ class Walking : public plugin::Instance {
 
  private:
   std::shared_ptr<content::Store> store_;
+  std::string tmp_mounts_;
 };
 
 }  // namespace mcd::diff

@@ -10,12 +10,16 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <thread>
 
 #include "pkg/errdefs.h"
+#include "pkg/fs.h"
 #include "pkg/log.h"
 
 namespace mcd::mount {
@@ -282,13 +286,36 @@ bool IsMountPoint(const std::string& path) {
          a.stx_ino == b.stx_ino;
 }
 
+std::vector<std::string> CleanupTempMounts(const std::string& dir) {
+  fs::MkdirAll(dir, 0700);
+  std::vector<std::string> warnings;
+  auto points = MountPointsUnder(dir);
+  std::sort(points.begin(), points.end(), std::greater<>());
+  for (const auto& p : points) {
+    if (p == dir) continue;
+    try {
+      UnmountAll(p, 0);
+    } catch (const std::exception& e) {
+      warnings.push_back(e.what());
+    }
+  }
+  // The directories (a crash may also come between mkdir and mount).
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (!e.is_directory() || IsMountPoint(e.path())) continue;
+    if (::rmdir(e.path().c_str()) != 0)
+      warnings.push_back("remove " + e.path().string() + ": " + std::strerror(errno));
+  }
+  return warnings;
+}
+
 TempMount::TempMount(const std::vector<Mount>& mounts, const std::string& parent_dir) {
   std::string base = parent_dir;
   if (base.empty()) {
     const char* t = std::getenv("TMPDIR");
     base = (t && *t) ? t : "/tmp";
   }
-  std::string tmpl = base + "/containerd-mount.XXXXXX";
+  std::string tmpl = base + "/containerd-mountXXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) throw errdefs::FromErrno(errno, "mkdtemp in " + base);
   path_ = tmpl;
   try {

@@ -61,6 +61,11 @@ void UnmountAllUnder(const std::string& prefix);
 // Whether path is a mount point (its mount id differs from its parent's).
 bool IsMountPoint(const std::string& path);
 
+// Creates `dir` (0700) for temporary mounts and unmounts and removes what a
+// crashed daemon left there, deepest first. A mount that cannot be unmounted
+// stays and is returned as a warning.
+std::vector<std::string> CleanupTempMounts(const std::string& dir);
+
 // A temporary mount for the differ: a fresh directory under `parent_dir`
 // (default: $TMPDIR or /tmp) with the mounts on it; destruction unmounts
 // (lazily if busy) and removes the directory.

@@ -98,6 +98,7 @@ struct DaemonInfo {
   std::string grpc_address;   // unix socket path
   std::string ttrpc_address;  // unix socket path
   std::string binary;         // path of this executable (shims' -publish-binary)
+  std::string tmp_mounts;     // <root>/tmpmounts: where temporary mounts go, as containerd's
 };
 
 class InitContext {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "pkg/fs.h"
+#include "pkg/mount.h"
 #include "tests/integration/foundation/common.h"
 
 namespace mcd::itest {
@@ -55,6 +56,21 @@ TEST(Lifecycle, RestartKeepsNamespacesAndUUID) {
   again.Start();  // the socket left by the crash is stale and replaced
   EXPECT_EQ(Ctr(again, {"ns", "ls", "-q"}).out, "after\nkept\n");
   EXPECT_EQ(UUIDOf(again), uuid);
+}
+
+// containerd unmounts <root>/tmpmounts at start: a daemon killed while a
+// layer was applied through a temporary mount leaves nothing mounted.
+TEST(Lifecycle, StartUnmountsTemporaryMountsACrashLeft) {
+  TempDir dir;
+  Daemon d(dir.path());
+  std::string left = d.root() + "/tmpmounts/containerd-mount123";
+  fs::MkdirAll(left, 0700);
+  mount::MountAll({mount::Mount("tmpfs", "tmpfs", {"size=1m"})}, left);
+  ASSERT_TRUE(mount::IsMountPoint(left));
+  d.Start();
+  EXPECT_TRUE(mount::MountPointsUnder(d.root()).empty());
+  EXPECT_FALSE(Exists(left));
+  EXPECT_TRUE(Exists(d.root() + "/tmpmounts"));
 }
 
 TEST(Lifecycle, SigtermRemovesSocketAndExitsZero) {

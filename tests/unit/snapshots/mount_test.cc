@@ -36,6 +36,38 @@ TEST(Mount, ReadOnlyBindIsReadOnlyAndTempMountCleansUp) {
   fs::RemoveAll(src);
 }
 
+TEST(Mount, CleanupTempMountsUnmountsAndRemovesWhatACrashLeft) {
+  std::string t = "/tmp/mcd-tmpmounts-XXXXXX";
+  std::string dir = std::string(::mkdtemp(t.data())) + "/tmpmounts";
+  std::string t2 = "/tmp/mcd-mount-src-XXXXXX";
+  std::string src = ::mkdtemp(t2.data());
+  { std::ofstream(src + "/keep") << "k"; }
+  // A stacked mount, a nested one, and a directory a crash left unmounted.
+  fs::MkdirAll(dir + "/containerd-mount1", 0700);
+  fs::MkdirAll(dir + "/containerd-mount2", 0700);
+  fs::MkdirAll(dir + "/containerd-mount3", 0700);
+  MountAll({Mount("bind", src, {"rbind"})}, dir + "/containerd-mount1");
+  MountAll({Mount("bind", src, {"rbind", "ro"})}, dir + "/containerd-mount1");
+  MountAll({Mount("tmpfs", "tmpfs", {})}, dir + "/containerd-mount2");
+  fs::MkdirAll(dir + "/containerd-mount2/in", 0700);
+  MountAll({Mount("bind", src, {"rbind"})}, dir + "/containerd-mount2/in");
+  ASSERT_EQ(MountPointsUnder(dir).size(), 4u);
+
+  EXPECT_TRUE(CleanupTempMounts(dir).empty());
+  EXPECT_TRUE(MountPointsUnder(dir).empty());
+  EXPECT_TRUE(fs::Exists(dir));
+  EXPECT_FALSE(fs::Exists(dir + "/containerd-mount1"));
+  EXPECT_FALSE(fs::Exists(dir + "/containerd-mount2"));
+  EXPECT_FALSE(fs::Exists(dir + "/containerd-mount3"));
+  struct stat st;
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  // Nothing of the mounted source went with them.
+  EXPECT_EQ(fs::ReadFile(src + "/keep"), "k");
+  fs::RemoveAll(dir.substr(0, dir.rfind('/')));
+  fs::RemoveAll(src);
+}
+
 TEST(Mount, FailureLeavesNothingMounted) {
   std::string t = "/tmp/mcd-mount-XXXXXX";
   std::string dir = ::mkdtemp(t.data());

@@ -118,8 +118,8 @@ var pathRe = regexp.MustCompile(`/[^,:= ]*/snapshots/[0-9]+`)
 var extractRe = regexp.MustCompile(`extract-[0-9]+-[A-Za-z0-9_-]{4} `)
 var internalIDRe = regexp.MustCompile(`"(conform-[a-z-]+)/[0-9]+/`)
 
-// Temporary mounts: containerd's under <root>/tmpmounts, ours under $TMPDIR.
-var tmpMountRe = regexp.MustCompile(`/[^ "]*containerd-mount[.0-9A-Za-z]+`)
+// Temporary mounts: under the daemon root's tmpmounts, as containerd's.
+var tmpMountRe = regexp.MustCompile(`/[^ "]*/tmpmounts/containerd-mount[0-9A-Za-z]+`)
 
 func normPath(s string) string {
 	s = tmpMountRe.ReplaceAllString(s, "<tmpmount>")
