@@ -87,14 +87,13 @@ void Monitor::Close() {
 void Monitor::OnEvent(const events::Envelope& env) {
   std::string id = ContainerOf(env);
   if (id.empty()) return;
-  // A client that creates (or relabels) a container usually creates and
-  // starts its task itself right after (nerdctl run --restart, containerd's
-  // TestRestartMonitor): containerd's monitor only looks at its next round,
-  // an interval later, so acting at once would race the client's own
-  // NewTask ("file exists"). A task that exited is looked at now.
-  const bool container_change = env.topic().starts_with("/containers/");
-  Schedule(Key{env.namespace_(), id},
-           Clock::now() + (container_change ? interval_ : Clock::duration{}));
+  // containerd's monitor only looks at a container on its next round, up to
+  // an interval later. Clients rely on that gap: one that creates (or
+  // relabels) a container creates and starts its task itself right after
+  // (nerdctl run --restart, containerd's TestRestartMonitor), one that kills a
+  // task deletes it and the container right after. Acting at once raced both
+  // ("file exists" on the client's NewTask, "being deleted" on its Delete).
+  Schedule(Key{env.namespace_(), id}, Clock::now() + interval_);
 }
 
 void Monitor::Schedule(const Key& k, Clock::time_point at) {

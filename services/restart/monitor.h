@@ -6,12 +6,12 @@
 // `containerd.io/restart.logpath`) says.
 //
 // containerd checks every container on a timer (`interval`, 10 s). Here a
-// container is checked when something happens to it: an interval after it
-// was created or updated (as containerd's next round: its client creates the
-// task itself meanwhile), at once when its task exited or was deleted, and
-// once at start-up; `interval` also bounds how often one container is acted
-// on (a task that keeps dying is restarted at most once an interval) and is
-// the delay before a failed action is tried again.
+// container is checked an interval after something happens to it (created
+// or updated, its task exited or was deleted: as late as containerd's next
+// round, so a client acting on it meanwhile is not raced), and every
+// container at start-up; `interval` also bounds how often one container is
+// acted on (a task that keeps dying is restarted at most once an interval)
+// and is the delay before a failed action is tried again.
 #include <chrono>
 #include <condition_variable>
 #include <functional>

@@ -159,5 +159,40 @@ TEST(RestartMonitor, LeavesANewContainerToItsClient) {
   EXPECT_TRUE(left.empty()) << left.front();
 }
 
+// A client that kills a labelled container's task and then deletes the task
+// and the container (containerd's TestRestartMonitor cleanup, `ctr task kill`
+// then `ctr task rm`): containerd's monitor looks only at its next round, so
+// the deletes are not raced by a restart. (The monitor restarted the task on
+// its exit event at once: "task ... is being deleted", then "cannot delete
+// running task".)
+TEST(RestartMonitor, LeavesAKilledTaskToItsClient) {
+  for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
+  TempDir dir;
+  Daemon d(
+      dir.path(),
+      {.extra_args = {},
+       .config_toml =
+           "version = 2\n[plugins.\"io.containerd.internal.v1.restart\"]\n  interval = \"1h\"\n"});
+  d.Start();
+  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path()));
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = "rmonk" + std::to_string(i);
+    Cleanup cleanup{d, id};
+    auto r = Ctr(d, {"run", "-d", "--label", "containerd.io/restart.status=running", kImage, id,
+                     "sleep", "1000"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EventWatcher events(d);
+    r = Ctr(d, {"task", "kill", "-s", "SIGKILL", id});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_TRUE(events.WaitFor({"/tasks/exit", "\"" + id + "\""})) << events.seen();
+    r = Ctr(d, {"task", "rm", id});
+    EXPECT_EQ(r.exit_code, 0) << id << ": " << r.err;
+    r = Ctr(d, {"containers", "rm", id});
+    EXPECT_EQ(r.exit_code, 0) << id << ": " << r.err;
+  }
+  auto left = Leftovers(d);
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
 }  // namespace
 }  // namespace mcd::itest::rt
