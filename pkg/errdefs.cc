@@ -86,6 +86,29 @@ Error FromErrno(int err, std::string_view context) {
   }
 }
 
+Error FromGrpc(const Error& e) {
+  Code code = e.code();
+  switch (code) {
+    case Code::kInvalidArgument:
+    case Code::kAlreadyExists:
+    case Code::kNotFound:
+    case Code::kUnavailable:
+    case Code::kFailedPrecondition:
+    case Code::kUnimplemented:
+    case Code::kCanceled:
+    case Code::kDeadlineExceeded:
+      break;
+    default:
+      code = Code::kUnknown;
+  }
+  const std::string cls(ClassText(code));
+  std::string msg = e.what();
+  if (msg == cls) return Error(code, msg);
+  const std::string suffix = ": " + cls;
+  if (msg.ends_with(suffix)) msg.resize(msg.size() - suffix.size());
+  return Error(code, msg + suffix);
+}
+
 Code CodeOf(const std::exception& e) {
   if (auto* err = dynamic_cast<const Error*>(&e)) return err->code();
   return Code::kUnknown;

@@ -86,6 +86,12 @@ std::string ErrnoText(int err);
 // An errno turned into an Error of the matching class (ENOENT -> not found...).
 Error FromErrno(int err, std::string_view context);
 
+// An error received from a gRPC/ttrpc peer (a shim) as containerd's
+// errdefs.FromGRPC turns it into its own: codes without an errdefs class
+// become Unknown and the message ends in its class's text exactly once
+// ("...: unknown"), which containerd then sends on to its clients.
+Error FromGrpc(const Error& e);
+
 // Code of any exception: Error's own, Unknown otherwise.
 Code CodeOf(const std::exception& e);
 

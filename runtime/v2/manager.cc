@@ -216,7 +216,12 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
         process::Run(d);
       } catch (const std::exception&) {
       }
-      throw errdefs::Error(e.code(), std::string("failed to create shim task: ") + e.what());
+      // The shim's error as containerd's client turns it ("...: unknown"),
+      // wrapped: gRPC clients see that text, not only Go ones.
+      auto shim_err =
+          ttrpc::IsClosed(e) ? errdefs::Unknown("ttrpc: closed: unknown") : errdefs::FromGrpc(e);
+      throw errdefs::Error(shim_err.code(),
+                           std::string("failed to create shim task: ") + shim_err.what());
     }
     task->set_pid(resp.pid());
   } catch (...) {

@@ -43,32 +43,12 @@ bool Live(const runtime::Task& t) {
 // (errdefs.FromGRPC): the message ends in its class's text once, codes
 // without a class are Unknown; a lost connection (ttrpc's ErrClosed) too.
 std::exception_ptr ShimError(std::exception_ptr err) {
-  using errdefs::Code;
   try {
     std::rethrow_exception(err);
   } catch (const errdefs::Error& e) {
     if (ttrpc::IsClosed(e))
       return std::make_exception_ptr(errdefs::Unknown("ttrpc: closed: unknown"));
-    Code code = e.code();
-    switch (code) {
-      case Code::kInvalidArgument:
-      case Code::kAlreadyExists:
-      case Code::kNotFound:
-      case Code::kUnavailable:
-      case Code::kFailedPrecondition:
-      case Code::kUnimplemented:
-      case Code::kCanceled:
-      case Code::kDeadlineExceeded:
-        break;
-      default:
-        code = Code::kUnknown;
-    }
-    const std::string cls(errdefs::ClassText(code));
-    std::string msg = e.what();
-    if (msg == cls) return std::make_exception_ptr(errdefs::Error(code, msg));
-    const std::string suffix = ": " + cls;
-    if (msg.ends_with(suffix)) msg.resize(msg.size() - suffix.size());
-    return std::make_exception_ptr(errdefs::Error(code, msg + suffix));
+    return std::make_exception_ptr(errdefs::FromGrpc(e));
   } catch (...) {
   }
   return err;

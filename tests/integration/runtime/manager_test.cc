@@ -221,6 +221,24 @@ TEST_F(ManagerTest, BadRuntimeAndBadSpecLeaveNothing) {
   EXPECT_FALSE(fs::Exists(cfg_.state + "/default/t3"));
 }
 
+// A shim's Create error reaches clients as containerd sends it over gRPC:
+// errdefs.FromGRPC's text (": unknown" at the end), wrapped. Go clients hide
+// a missing suffix (they add it back); any other gRPC client sees it.
+TEST_F(ManagerTest, CreateErrorIsTheShimsAsContainerdSendsIt) {
+  auto m = NewManager();
+  try {
+    m->Create(MakeContext("default"), "ce1", Opts({"/nonexistent"}));
+    FAIL() << "create of a missing binary succeeded";
+  } catch (const errdefs::Error& e) {
+    EXPECT_EQ(e.code(), errdefs::Code::kUnknown);
+    EXPECT_EQ(std::string(e.what()),
+              "failed to create shim task: OCI runtime create failed: runc create failed: unable "
+              "to start container process: exec: \"/nonexistent\": stat /nonexistent: no such "
+              "file or directory: unknown");
+  }
+  EXPECT_FALSE(fs::Exists(cfg_.state + "/default/ce1"));
+}
+
 // A shim whose `start` fails: its output is the error, the bundle is gone.
 TEST_F(ManagerTest, FailingShimStartReportsItsOutput) {
   auto m = NewManager();
