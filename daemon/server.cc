@@ -153,7 +153,10 @@ void Server::Shutdown() {
   if (shut_) return;
   shut_ = true;
   if (grpc_) {
-    grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    // As containerd's Stop: calls in flight are cancelled at once. A grace
+    // period would hold every stop for its full length whenever a stream is
+    // open (`ctr events`, a client's Wait), which is common.
+    grpc_->Shutdown(std::chrono::system_clock::now());
     grpc_.reset();
     ::unlink(cfg_.grpc.address.c_str());
   }
