@@ -39,6 +39,9 @@ struct Cleanup {
 
 const char* const kConfig =
     "version = 2\n[plugins.\"io.containerd.internal.v1.restart\"]\n  interval = \"1s\"\n";
+// An interval longer than any test: the monitor looks only at start-up.
+const char* const kHourConfig =
+    "version = 2\n[plugins.\"io.containerd.internal.v1.restart\"]\n  interval = \"1h\"\n";
 
 void Import(const Daemon& d, const std::string& dir) {
   const std::string tar = dir + "/busybox.tar";
@@ -138,11 +141,7 @@ TEST(RestartMonitor, StartsTheTaskAgainAfterACrash) {
 TEST(RestartMonitor, LeavesANewContainerToItsClient) {
   for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
   TempDir dir;
-  Daemon d(
-      dir.path(),
-      {.extra_args = {},
-       .config_toml =
-           "version = 2\n[plugins.\"io.containerd.internal.v1.restart\"]\n  interval = \"1h\"\n"});
+  Daemon d(dir.path(), {.extra_args = {}, .config_toml = kHourConfig});
   d.Start();
   ASSERT_NO_FATAL_FAILURE(Import(d, dir.path()));
   std::vector<std::unique_ptr<Cleanup>> cleanups;
@@ -168,11 +167,7 @@ TEST(RestartMonitor, LeavesANewContainerToItsClient) {
 TEST(RestartMonitor, LeavesAKilledTaskToItsClient) {
   for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
   TempDir dir;
-  Daemon d(
-      dir.path(),
-      {.extra_args = {},
-       .config_toml =
-           "version = 2\n[plugins.\"io.containerd.internal.v1.restart\"]\n  interval = \"1h\"\n"});
+  Daemon d(dir.path(), {.extra_args = {}, .config_toml = kHourConfig});
   d.Start();
   ASSERT_NO_FATAL_FAILURE(Import(d, dir.path()));
   for (int i = 0; i < 3; ++i) {
