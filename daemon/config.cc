@@ -83,8 +83,16 @@ Config ParseConfig(const std::string& text, const std::string& source,
     if (key == "version") {
       int64_t v;
       GetInt(c, node, key, &v);
-      if (v != 2) Bad(c, node, key, fmt::format("unsupported version {}, expected 2", v));
-      cfg.version = static_cast<int>(v);
+      if (v < 0 || v > 2) Bad(c, node, key, fmt::format("unsupported version {}, expected 2", v));
+      // containerd takes 0 as 1: the version dockerd writes for the
+      // containerd it starts itself ("version = 0", plugins by short id).
+      cfg.version = v == 2 ? 2 : 1;
+      if (cfg.version == 1 && warnings) {
+        warnings->push_back(
+            "containerd config version `1` has been deprecated and will be removed in containerd "
+            "v2.0, please switch to version `2`, see "
+            "https://github.com/containerd/containerd/blob/main/docs/PLUGINS.md#version-header");
+      }
     } else if (key == "root") {
       GetString(c, node, key, &cfg.root);
     } else if (key == "state") {
@@ -204,11 +212,29 @@ void Merge(const Ctx& c, const std::string& prefix, const toml::table& user, tom
 
 }  // namespace
 
+std::string ShortId(const std::string& uri) {
+  // "<a>.<b>.<c>.<vN>.<id>": types have four parts, the id is the rest.
+  size_t pos = 0;
+  for (int i = 0; i < 4 && pos != std::string::npos; ++i) {
+    pos = uri.find('.', pos);
+    if (pos != std::string::npos) ++pos;
+  }
+  return pos == std::string::npos ? uri : uri.substr(pos);
+}
+
+std::string PluginKey(const Config& cfg, const plugin::Registration& reg) {
+  return cfg.version == 1 ? reg.id : reg.URI();
+}
+
 toml::table PluginConfig(const Config& cfg, const plugin::Registration& reg,
                          std::vector<std::string>* warnings) {
   toml::table out = reg.config;
   auto uris = reg.config_aliases;
   uris.push_back(reg.URI());
+  // Version 1 names plugin sections by id ([plugins.bolt]).
+  if (cfg.version == 1) {
+    for (auto& u : uris) u = ShortId(u);
+  }
   for (const auto& uri : uris) {
     const toml::table* user = nullptr;
     if (cfg.doc) {

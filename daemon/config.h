@@ -1,6 +1,7 @@
 #pragma once
-// containerd's version-2 config.toml: the fields the daemon reads, plus each
-// plugin's section merged over that plugin's registered defaults.
+// containerd's config.toml (version 2, and the deprecated version 1 that
+// names plugins by id, which dockerd writes for the containerd it starts): the fields the daemon
+// reads, plus each plugin's section merged over that plugin's registered defaults.
 #include <toml++/toml.h>
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 namespace mcd::daemon {
 
 struct Config {
-  int version = 2;
+  int version = 2;  // 1 or 2 (a file's 0 is 1, as containerd)
   std::string root = "/var/lib/minicontainerd";
   std::string state = "/run/minicontainerd";
   struct {
@@ -56,6 +57,12 @@ struct Config {
 Config ParseConfig(const std::string& text, const std::string& source,
                    std::vector<std::string>* warnings);
 Config LoadConfig(const std::string& path, std::vector<std::string>* warnings);
+
+// The name a config uses for a plugin in [plugins], disabled_plugins and
+// required_plugins: its URI (version 2) or its id (version 1, as containerd).
+std::string PluginKey(const Config& cfg, const plugin::Registration& reg);
+// The id part of a plugin URI ("io.containerd.metadata.v1.bolt" -> "bolt").
+std::string ShortId(const std::string& uri);
 
 // The effective section of one plugin: its defaults with the user's values
 // over them. A user value of another type than the default's throws; keys

@@ -182,6 +182,98 @@ TEST(Lifecycle, DisabledPluginIsNotLoaded) {
   EXPECT_EQ(Rows(r.out).size(), 1u) << r.out;
 }
 
+// The config dockerd 20.10 writes for the containerd it starts itself
+// (version 0 = containerd's deprecated version 1, plugins by id, a
+// [plugins.linux] section): containerd 1.6 runs with it, so must this daemon
+// (it refused "version 0" and dockerd gave up waiting for it).
+TEST(Lifecycle, DockerdsManagedConfigIsAccepted) {
+  Require("ctr");
+  TempDir dir;
+  const std::string x = dir.path() + "/exec/containerd";
+  Daemon d(dir.path(), Daemon::Options{.extra_args = {}, .config_toml = R"(version = 0
+root = ")" + dir.path() + R"(/docker/containerd/daemon"
+state = ")" + x + R"(/daemon"
+temp = ""
+plugin_dir = ""
+disabled_plugins = ["cri"]
+required_plugins = []
+oom_score = 0
+
+[grpc]
+  address = ")" + x + R"(/containerd.sock"
+  tcp_address = ""
+  tcp_tls_ca = ""
+  tcp_tls_cert = ""
+  tcp_tls_key = ""
+  uid = 0
+  gid = 0
+  max_recv_message_size = 16777216
+  max_send_message_size = 16777216
+
+[ttrpc]
+  address = ""
+  uid = 0
+  gid = 0
+
+[debug]
+  address = ")" + x + R"(/containerd-debug.sock"
+  uid = 0
+  gid = 0
+  level = "debug"
+  format = ""
+
+[metrics]
+  address = ""
+  grpc_histogram = false
+
+[cgroup]
+  path = ""
+
+[plugins]
+  [plugins.linux]
+    shim = "containerd-shim"
+    runtime = "runc"
+    runtime_root = ")" + dir.path() + R"(/docker/runc"
+    no_shim = false
+    shim_debug = true
+)"});
+  d.Start();
+  EXPECT_NE(d.Log().find("containerd config version `1` has been deprecated"), std::string::npos)
+      << d.Log();
+  auto r = Ctr(d, {"version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Ctr(d, {"plugins", "ls", "id==version"});
+  EXPECT_NE(r.out.find(" ok"), std::string::npos) << r.out;
+}
+
+// Version 1 names plugins by id in disabled_plugins, required_plugins and
+// [plugins.<id>], as containerd's V1DisabledFilter and Decode.
+TEST(Lifecycle, Version1ConfigNamesPluginsById) {
+  Require("ctr");
+  TempDir dir;
+  Daemon d(dir.path(), Daemon::Options{.extra_args = {},
+                                       .config_toml = "version = 1\n"
+                                                      "disabled_plugins = [\"healthcheck\"]\n"
+                                                      "required_plugins = [\"introspection\"]\n"
+                                                      "[plugins.scheduler]\n"
+                                                      "  pause_threshold = 0.05\n"});
+  d.Start();
+  auto r = Ctr(d, {"plugins", "ls", "id==healthcheck"});
+  EXPECT_EQ(Rows(r.out).size(), 1u) << r.out;  // the header only
+  auto dump = RunDaemonBinary({"--config", dir.path() + "/config.toml", "config", "dump"});
+  EXPECT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_NE(dump.out.find("pause_threshold = 0.05"), std::string::npos) << dump.out;
+  d.Stop();
+  // A required plugin by id that is not there fails start-up.
+  TempDir dir2;
+  Daemon bad(dir2.path(), Daemon::Options{.extra_args = {},
+                                          .config_toml = "version = 1\n"
+                                                         "required_plugins = [\"nosuch\"]\n"});
+  std::string log;
+  EXPECT_NE(bad.StartExpectFailure(&log), 0);
+  EXPECT_NE(log.find("required plugin nosuch not initialised"), std::string::npos) << log;
+}
+
 TEST(Lifecycle, JsonLogFormat) {
   Require("ctr");
   TempDir dir;

@@ -93,8 +93,8 @@ TEST(Config, BadTypesNameFileLineKeyAndReason) {
   EXPECT_EQ(ConfigError("disabled_plugins = \"x\"\n"),
             "invalid config /etc/x/config.toml:1: disabled_plugins: expected an array of strings: "
             "invalid argument");
-  EXPECT_EQ(ConfigError("version = 1\n"),
-            "invalid config /etc/x/config.toml:1: version: unsupported version 1, expected 2: "
+  EXPECT_EQ(ConfigError("version = 3\n"),
+            "invalid config /etc/x/config.toml:1: version: unsupported version 3, expected 2: "
             "invalid argument");
   EXPECT_EQ(ConfigError("[debug]\nformat = \"xml\"\n"),
             "invalid config /etc/x/config.toml:2: debug.format: expected \"text\" or \"json\": "
@@ -153,6 +153,38 @@ TEST(Config, PluginSectionAliasReadBeforeOwnSection) {
   toml::table t = PluginConfig(c, reg, nullptr);
   EXPECT_EQ(t["path"].value_or(std::string()), "/old");
   EXPECT_EQ(t["size"].value_or(0), 40);
+}
+
+// Version 1 (and 0, which dockerd writes for the containerd it starts):
+// deprecated but loaded, plugin sections by id, as containerd 1.6.
+TEST(Config, Version1NamesPluginsById) {
+  for (const char* v : {"0", "1"}) {
+    std::vector<std::string> warnings;
+    Config c = ParseConfig(std::string("version = ") + v + R"(
+disabled_plugins = ["cri"]
+[plugins.p]
+  size = 20
+[plugins."io.containerd.test.v1.p"]
+  size = 30
+)",
+                           "c.toml", &warnings);
+    EXPECT_EQ(c.version, 1) << v;
+    ASSERT_EQ(warnings.size(), 1u) << v;
+    EXPECT_EQ(warnings[0].rfind("containerd config version `1` has been deprecated", 0), 0u);
+    auto reg = WithDefaults();
+    EXPECT_EQ(PluginKey(c, reg), "p");
+    // The id's section applies; the URI's is not looked at.
+    EXPECT_EQ(PluginConfig(c, reg, nullptr)["size"].value_or(0), 20) << v;
+  }
+  // An alias by its id too.
+  auto reg = WithDefaults();
+  reg.config_aliases = {"io.containerd.test.v1.old"};
+  Config c = ParseConfig("version = 1\n[plugins.old]\n  path = \"/old\"\n", "c.toml", nullptr);
+  EXPECT_EQ(PluginConfig(c, reg, nullptr)["path"].value_or(std::string()), "/old");
+  Config v2 = ParseConfig("version = 2\n", "c.toml", nullptr);
+  EXPECT_EQ(PluginKey(v2, reg), "io.containerd.test.v1.p");
+  EXPECT_EQ(ShortId("io.containerd.metadata.v1.bolt"), "bolt");
+  EXPECT_EQ(ShortId("io.containerd.runtime.v1.linux"), "linux");
 }
 
 TEST(Config, PluginSectionTypeMismatchFails) {
