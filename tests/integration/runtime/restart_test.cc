@@ -11,7 +11,6 @@
 
 #include "pkg/fs.h"
 #include "tests/integration/runtime/support.h"
-#include "tests/integration/support/image_builder.h"
 
 namespace mcd::itest::rt {
 namespace {
@@ -43,19 +42,12 @@ const char* const kConfig =
 const char* const kHourConfig =
     "version = 2\n[plugins.\"io.containerd.internal.v1.restart\"]\n  interval = \"1h\"\n";
 
-void Import(const Daemon& d, const std::string& dir) {
-  const std::string tar = dir + "/busybox.tar";
-  image::WriteOciArchive({image::Busybox(kImage)}, tar);
-  auto r = Ctr(d, {"images", "import", tar});
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-}
-
 TEST(RestartMonitor, KeepsTheLabelledStatus) {
   for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
   TempDir dir;
   Daemon d(dir.path(), {.extra_args = {}, .config_toml = kConfig});
   d.Start();
-  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path()));
+  ASSERT_NO_FATAL_FAILURE(ImportBusybox(d, dir.path(), kImage));
   process::Result r;
   EXPECT_NE(Ctr(d, {"plugins", "ls", "id==restart"}).out.find(" ok "), std::string::npos);
 
@@ -99,7 +91,7 @@ TEST(RestartMonitor, StartsTheTaskAgainAfterACrash) {
   TempDir dir;
   Daemon d(dir.path(), {.extra_args = {}, .config_toml = kConfig});
   d.Start();
-  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path()));
+  ASSERT_NO_FATAL_FAILURE(ImportBusybox(d, dir.path(), kImage));
   Cleanup cleanup{d, "rmon2"};
   {
     EventWatcher events(d);
@@ -143,7 +135,7 @@ TEST(RestartMonitor, LeavesANewContainerToItsClient) {
   TempDir dir;
   Daemon d(dir.path(), {.extra_args = {}, .config_toml = kHourConfig});
   d.Start();
-  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path()));
+  ASSERT_NO_FATAL_FAILURE(ImportBusybox(d, dir.path(), kImage));
   std::vector<std::unique_ptr<Cleanup>> cleanups;
   for (int i = 0; i < 5; ++i) {
     const std::string id = "rmonc" + std::to_string(i);
@@ -169,7 +161,7 @@ TEST(RestartMonitor, LeavesAKilledTaskToItsClient) {
   TempDir dir;
   Daemon d(dir.path(), {.extra_args = {}, .config_toml = kHourConfig});
   d.Start();
-  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path()));
+  ASSERT_NO_FATAL_FAILURE(ImportBusybox(d, dir.path(), kImage));
   for (int i = 0; i < 3; ++i) {
     const std::string id = "rmonk" + std::to_string(i);
     Cleanup cleanup{d, id};

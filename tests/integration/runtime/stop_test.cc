@@ -18,7 +18,6 @@
 #include "pkg/fs.h"
 
 #include "tests/integration/runtime/support.h"
-#include "tests/integration/support/image_builder.h"
 
 namespace mcd::itest::rt {
 namespace {
@@ -30,10 +29,7 @@ TEST(DaemonStop, DoesNotWaitForAWaitedTask) {
   TempDir dir;
   Daemon d(dir.path(), {});
   d.Start();
-  const std::string tar = dir.path() + "/busybox.tar";
-  image::WriteOciArchive({image::Busybox(kImage)}, tar);
-  auto r = Ctr(d, {"images", "import", tar});
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_NO_FATAL_FAILURE(ImportBusybox(d, dir.path(), kImage));
 
   // `ctr run` (attached) holds a Tasks.Wait for as long as the task runs.
   process::Result waiter;
@@ -55,7 +51,7 @@ TEST(DaemonStop, DoesNotWaitForAWaitedTask) {
 
   // The task survived the stop.
   d.Start();
-  r = Ctr(d, {"task", "ls"});
+  auto r = Ctr(d, {"task", "ls"});
   EXPECT_TRUE(std::regex_search(r.out, std::regex("stopw\\s+\\d+\\s+RUNNING"))) << r.out;
   EXPECT_EQ(Ctr(d, {"task", "rm", "-f", "stopw"}).exit_code, 0);
   EXPECT_EQ(Ctr(d, {"containers", "rm", "stopw"}).exit_code, 0);
@@ -86,11 +82,8 @@ TEST(DaemonStop, CutsOffSubscribersAtOnce) {
   TempDir dir;
   Daemon d(dir.path(), {});
   d.Start();
-  const std::string tar = dir.path() + "/busybox.tar";
-  image::WriteOciArchive({image::Busybox(kImage)}, tar);
-  auto r = Ctr(d, {"images", "import", tar});
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  r = Ctr(d, {"run", "-d", kImage, "stops", "sleep", "1000"});
+  ASSERT_NO_FATAL_FAILURE(ImportBusybox(d, dir.path(), kImage));
+  auto r = Ctr(d, {"run", "-d", kImage, "stops", "sleep", "1000"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   std::smatch m;
   const std::string ls = Ctr(d, {"task", "ls"}).out;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
@@ -14,6 +15,7 @@
 
 #include "pkg/fd.h"
 #include "pkg/fs.h"
+#include "tests/integration/support/image_builder.h"
 
 namespace mcd::itest::rt {
 
@@ -181,6 +183,13 @@ std::vector<std::string> Leftovers(const Daemon& d) {
   AwaitNoTaskEntries(d, deadline);
   for (const auto& e : TaskEntries(d)) out.push_back("task dir " + e);
   return out;
+}
+
+void ImportBusybox(const Daemon& d, const std::string& dir, const std::string& name) {
+  const std::string tar = dir + "/busybox.tar";
+  image::WriteOciArchive({image::Busybox(name)}, tar);
+  auto r = Ctr(d, {"images", "import", tar});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
 process::Result RunWithPty(const std::string& command) {

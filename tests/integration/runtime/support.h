@@ -45,6 +45,10 @@ std::vector<pid_t> AwaitExit(const std::string& needle, pid_t except = -1,
 // once the background end of their deletes had a bounded time to finish.
 std::vector<std::string> Leftovers(const Daemon& d);
 
+// Writes the busybox test image, named `name`, as a tarball under `dir` and
+// imports it with ctr; a failure fails the calling test (ASSERT_NO_FATAL_FAILURE).
+void ImportBusybox(const Daemon& d, const std::string& dir, const std::string& name);
+
 // Runs argv with a pty as stdin/stdout via script(1); returns its output.
 process::Result RunWithPty(const std::string& command);
 
