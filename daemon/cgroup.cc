@@ -13,6 +13,7 @@
 
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
+#include "pkg/strings.h"
 
 namespace mcd::daemon {
 
@@ -52,11 +53,6 @@ std::vector<Hierarchy> Hierarchies(const std::string& mountinfo) {
   return {};
 }
 
-std::string Trimmed(const std::string& s) {
-  auto e = s.find_last_not_of(" \n\t");
-  return e == std::string::npos ? "" : s.substr(0, e + 1);
-}
-
 void Write(const std::string& file, const std::string& value) {
   // cgroup files take one write; no temp file and rename.
   FILE* f = std::fopen(file.c_str(), "we");
@@ -77,7 +73,7 @@ void Create(const Hierarchy& h, const std::filesystem::path& rel) {
     std::error_code ec;
     if (std::filesystem::create_directory(dir, ec) && h.cpuset) {
       for (const char* k : {"cpuset.cpus", "cpuset.mems"}) {
-        Write((dir / k).string(), Trimmed(fs::ReadFile((parent / k).string())));
+        Write((dir / k).string(), TrimSpace(fs::ReadFile((parent / k).string())));
       }
     }
     if (ec) throw errdefs::Unknown(fmt::format("mkdir {}: {}", dir.string(), ec.message()));

@@ -15,6 +15,7 @@
 
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
+#include "pkg/strings.h"
 
 extern char** environ;
 
@@ -24,25 +25,14 @@ namespace {
 
 constexpr size_t kMaxState = 1 << 20;  // a state document is a few hundred bytes
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-std::string Trim(std::string s) {
-  size_t b = 0, e = s.size();
-  while (b < e && IsSpace(s[b])) ++b;
-  while (e > b && IsSpace(s[e - 1])) --e;
-  return s.substr(b, e - b);
-}
-
 // One action body ("pid", "annotation \"k\"") to its value.
 std::string Eval(const std::string& action, const HookState& st) {
-  std::string body = Trim(action);
+  std::string body = TrimSpace(action);
   std::string name = body, arg;
   bool has_arg = false;
   if (size_t sp = body.find_first_of(" \t"); sp != std::string::npos) {
     name = body.substr(0, sp);
-    std::string rest = Trim(body.substr(sp));
+    std::string rest = TrimSpace(body.substr(sp));
     if (rest.size() < 2 || rest.front() != '"' || rest.back() != '"') {
       throw std::runtime_error("template: oci-hook:1: bad argument in {{" + action + "}}");
     }

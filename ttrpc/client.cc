@@ -329,4 +329,8 @@ bool IsClosed(const errdefs::Error& e) {
   return e.code() == errdefs::Code::kUnavailable && std::string_view(e.what()) == kClosed;
 }
 
+errdefs::Error PeerError(const errdefs::Error& e) {
+  return IsClosed(e) ? errdefs::Unknown(std::string(kClosed) + ": unknown") : errdefs::FromGrpc(e);
+}
+
 }  // namespace mcd::ttrpc

@@ -24,6 +24,11 @@ namespace mcd::ttrpc {
 // later call fails so, as ttrpc's ErrClosed).
 bool IsClosed(const errdefs::Error& e);
 
+// A call's error as containerd's ttrpc client hands it on: a lost connection
+// is ttrpc's ErrClosed, which has no errdefs class ("ttrpc: closed: unknown");
+// anything else goes through errdefs::FromGrpc.
+errdefs::Error PeerError(const errdefs::Error& e);
+
 // Cancels the calls that carry it: they fail at once with Canceled
 // ("context canceled"). ttrpc 1.1 has no cancel message, so the server still
 // runs the call; its late response is dropped.

@@ -9,6 +9,7 @@
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
+#include "pkg/strings.h"
 
 namespace mcd::runtime {
 namespace {
@@ -16,13 +17,6 @@ namespace {
 bool IsFile(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
-}
-
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
 }
 
 }  // namespace
@@ -112,7 +106,7 @@ process::Options ShimCommand::Delete() const {
 }
 
 std::string ParseAddress(const std::string& out) {
-  std::string a = Trim(out);
+  std::string a = TrimSpace(out);
   if (a.empty()) throw errdefs::InvalidArgument("shim returned no address");
   if (a.find('\n') != std::string::npos || a.size() > 4096)
     throw errdefs::InvalidArgument("shim returned a malformed address: " + a);
@@ -126,7 +120,7 @@ std::string ParseAddress(const std::string& out) {
 }
 
 std::string ReadAddress(const std::string& bundle) {
-  return Trim(fs::ReadFile(bundle + "/address"));
+  return TrimSpace(fs::ReadFile(bundle + "/address"));
 }
 
 Exit ParseDeleteOutput(const std::string& out) {

@@ -218,8 +218,7 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
       }
       // The shim's error as containerd's client turns it ("...: unknown"),
       // wrapped: gRPC clients see that text, not only Go ones.
-      auto shim_err =
-          ttrpc::IsClosed(e) ? errdefs::Unknown("ttrpc: closed: unknown") : errdefs::FromGrpc(e);
+      auto shim_err = ttrpc::PeerError(e);
       throw errdefs::Error(shim_err.code(),
                            std::string("failed to create shim task: ") + shim_err.what());
     }

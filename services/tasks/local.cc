@@ -46,9 +46,7 @@ std::exception_ptr ShimError(std::exception_ptr err) {
   try {
     std::rethrow_exception(err);
   } catch (const errdefs::Error& e) {
-    if (ttrpc::IsClosed(e))
-      return std::make_exception_ptr(errdefs::Unknown("ttrpc: closed: unknown"));
-    return std::make_exception_ptr(errdefs::FromGrpc(e));
+    return std::make_exception_ptr(ttrpc::PeerError(e));
   } catch (...) {
   }
   return err;
