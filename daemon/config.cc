@@ -87,6 +87,7 @@ Config ParseConfig(const std::string& text, const std::string& source,
       // containerd takes 0 as 1: the version dockerd writes for the
       // containerd it starts itself ("version = 0", plugins by short id).
       cfg.version = v == 2 ? 2 : 1;
+      cfg.version_given = true;
       if (cfg.version == 1 && warnings) {
         warnings->push_back(
             "containerd config version `1` has been deprecated and will be removed in containerd "
@@ -222,8 +223,9 @@ std::string ShortId(const std::string& uri) {
   return pos == std::string::npos ? uri : uri.substr(pos);
 }
 
-std::string PluginKey(const Config& cfg, const plugin::Registration& reg) {
-  return cfg.version == 1 ? reg.id : reg.URI();
+bool NamesPlugin(const Config& cfg, const plugin::Registration& reg, const std::string& name) {
+  if (cfg.version == 1) return name == reg.id;
+  return name == reg.URI() || (!cfg.version_given && name == reg.id);
 }
 
 toml::table PluginConfig(const Config& cfg, const plugin::Registration& reg,
@@ -231,9 +233,15 @@ toml::table PluginConfig(const Config& cfg, const plugin::Registration& reg,
   toml::table out = reg.config;
   auto uris = reg.config_aliases;
   uris.push_back(reg.URI());
-  // Version 1 names plugin sections by id ([plugins.bolt]).
+  // Version 1 names plugin sections by id ([plugins.bolt]); a file without a
+  // version may use either (the id's section first, the URI's over it).
   if (cfg.version == 1) {
     for (auto& u : uris) u = ShortId(u);
+  } else if (!cfg.version_given) {
+    std::vector<std::string> both;
+    for (const auto& u : uris) both.push_back(ShortId(u));
+    both.insert(both.end(), uris.begin(), uris.end());
+    uris = std::move(both);
   }
   for (const auto& uri : uris) {
     const toml::table* user = nullptr;
@@ -253,7 +261,8 @@ toml::table PluginConfig(const Config& cfg, const plugin::Registration& reg,
 
 std::string Render(const Config& cfg, const std::vector<plugin::Registration>& regs) {
   toml::table doc;
-  doc.insert("version", cfg.version);
+  // Always version 2 (URI keys), whatever the file said, as containerd dumps.
+  doc.insert("version", 2);
   doc.insert("root", cfg.root);
   doc.insert("state", cfg.state);
   toml::array disabled, required;

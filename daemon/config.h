@@ -15,6 +15,11 @@ namespace mcd::daemon {
 
 struct Config {
   int version = 2;  // 1 or 2 (a file's 0 is 1, as containerd)
+  // False for a file without a `version` key. containerd reads such a file as
+  // version 1; this daemon reads it both ways (plugins by URI or by id), so
+  // neither an old [plugins.linux] file nor a newer one that forgot the key
+  // is silently ignored.
+  bool version_given = false;
   std::string root = "/var/lib/minicontainerd";
   std::string state = "/run/minicontainerd";
   struct {
@@ -58,9 +63,10 @@ Config ParseConfig(const std::string& text, const std::string& source,
                    std::vector<std::string>* warnings);
 Config LoadConfig(const std::string& path, std::vector<std::string>* warnings);
 
-// The name a config uses for a plugin in [plugins], disabled_plugins and
-// required_plugins: its URI (version 2) or its id (version 1, as containerd).
-std::string PluginKey(const Config& cfg, const plugin::Registration& reg);
+// Whether `name` (from disabled_plugins or required_plugins) names the plugin:
+// its URI (version 2), its id (version 1, as containerd), either when the
+// file has no version.
+bool NamesPlugin(const Config& cfg, const plugin::Registration& reg, const std::string& name);
 // The id part of a plugin URI ("io.containerd.metadata.v1.bolt" -> "bolt").
 std::string ShortId(const std::string& uri);
 

@@ -82,12 +82,14 @@ void Server::LoadPlugins() {
   }
 
   const auto& regs = plugin::Registry::Global().All();
-  // disabled_plugins name plugins by URI, or by id in a version 1 config.
   std::vector<std::string> disabled;
   for (const auto& r : regs) {
-    if (std::find(cfg_.disabled_plugins.begin(), cfg_.disabled_plugins.end(), PluginKey(cfg_, r)) !=
-        cfg_.disabled_plugins.end())
-      disabled.push_back(r.URI());
+    for (const auto& name : cfg_.disabled_plugins) {
+      if (NamesPlugin(cfg_, r, name)) {
+        disabled.push_back(r.URI());
+        break;
+      }
+    }
   }
   auto order = plugin::Graph(regs, disabled);
   // Every plugin section is checked before any plugin starts: a bad value
@@ -122,7 +124,7 @@ void Server::LoadPlugins() {
   for (const auto& req : cfg_.required_plugins) {
     bool ok = false;
     for (const auto& l : set_.All()) {
-      if (PluginKey(cfg_, *l->reg) == req && l->instance) ok = true;
+      if (NamesPlugin(cfg_, *l->reg, req) && l->instance) ok = true;
     }
     if (!ok) {
       throw errdefs::FailedPrecondition("required plugin " + req + " not initialised");

@@ -274,6 +274,34 @@ TEST(Lifecycle, Version1ConfigNamesPluginsById) {
   EXPECT_NE(log.find("required plugin nosuch not initialised"), std::string::npos) << log;
 }
 
+// containerd reads a file without `version` as version 1 (by id); this
+// daemon takes ids and URIs there, so an old file and one that only forgot
+// the key both work. `config dump` writes version 2, as containerd's.
+TEST(Lifecycle, ConfigWithoutVersionNamesPluginsByIdOrUri) {
+  Require("ctr");
+  TempDir dir;
+  Daemon d(dir.path(),
+           Daemon::Options{.extra_args = {},
+                           .config_toml = "disabled_plugins = [\"healthcheck\", "
+                                          "\"io.containerd.grpc.v1.version\"]\n"
+                                          "required_plugins = [\"introspection\"]\n"
+                                          "[plugins.scheduler]\n"
+                                          "  pause_threshold = 0.05\n"
+                                          "[plugins.\"io.containerd.gc.v1.scheduler\"]\n"
+                                          "  deletion_threshold = 7\n"});
+  d.Start();
+  EXPECT_EQ(d.Log().find("has been deprecated"), std::string::npos) << d.Log();
+  for (const char* id : {"healthcheck", "version"}) {
+    auto r = Ctr(d, {"plugins", "ls", std::string("id==") + id});
+    EXPECT_EQ(Rows(r.out).size(), 1u) << id << "\n" << r.out;  // the header only
+  }
+  auto dump = RunDaemonBinary({"--config", dir.path() + "/config.toml", "config", "dump"});
+  EXPECT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_NE(dump.out.find("\nversion = 2\n"), std::string::npos) << dump.out;
+  EXPECT_NE(dump.out.find("pause_threshold = 0.05"), std::string::npos) << dump.out;
+  EXPECT_NE(dump.out.find("deletion_threshold = 7"), std::string::npos) << dump.out;
+}
+
 TEST(Lifecycle, JsonLogFormat) {
   Require("ctr");
   TempDir dir;

@@ -172,7 +172,8 @@ disabled_plugins = ["cri"]
     ASSERT_EQ(warnings.size(), 1u) << v;
     EXPECT_EQ(warnings[0].rfind("containerd config version `1` has been deprecated", 0), 0u);
     auto reg = WithDefaults();
-    EXPECT_EQ(PluginKey(c, reg), "p");
+    EXPECT_TRUE(NamesPlugin(c, reg, "p"));
+    EXPECT_FALSE(NamesPlugin(c, reg, "io.containerd.test.v1.p"));
     // The id's section applies; the URI's is not looked at.
     EXPECT_EQ(PluginConfig(c, reg, nullptr)["size"].value_or(0), 20) << v;
   }
@@ -182,9 +183,40 @@ disabled_plugins = ["cri"]
   Config c = ParseConfig("version = 1\n[plugins.old]\n  path = \"/old\"\n", "c.toml", nullptr);
   EXPECT_EQ(PluginConfig(c, reg, nullptr)["path"].value_or(std::string()), "/old");
   Config v2 = ParseConfig("version = 2\n", "c.toml", nullptr);
-  EXPECT_EQ(PluginKey(v2, reg), "io.containerd.test.v1.p");
+  EXPECT_TRUE(NamesPlugin(v2, reg, "io.containerd.test.v1.p"));
+  EXPECT_FALSE(NamesPlugin(v2, reg, "p"));
   EXPECT_EQ(ShortId("io.containerd.metadata.v1.bolt"), "bolt");
   EXPECT_EQ(ShortId("io.containerd.runtime.v1.linux"), "linux");
+}
+
+// containerd reads a file without `version` as version 1 (plugins by id);
+// this daemon takes both names there, the URI's section over the id's.
+TEST(Config, NoVersionNamesPluginsByIdOrUri) {
+  std::vector<std::string> warnings;
+  Config c = ParseConfig(R"(
+[plugins.p]
+  size = 20
+  path = "/by-id"
+[plugins."io.containerd.test.v1.p"]
+  size = 30
+)",
+                         "c.toml", &warnings);
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_FALSE(c.version_given);
+  auto reg = WithDefaults();
+  EXPECT_TRUE(NamesPlugin(c, reg, "p"));
+  EXPECT_TRUE(NamesPlugin(c, reg, "io.containerd.test.v1.p"));
+  EXPECT_FALSE(NamesPlugin(c, reg, "io.containerd.test.v1.q"));
+  toml::table pc = PluginConfig(c, reg, nullptr);
+  EXPECT_EQ(pc["size"].value_or(0), 30);
+  EXPECT_EQ(pc["path"].value_or(std::string()), "/by-id");
+  // Only the id's section: it applies.
+  Config old = ParseConfig("[plugins.p]\n  size = 20\n", "c.toml", nullptr);
+  EXPECT_EQ(PluginConfig(old, reg, nullptr)["size"].value_or(0), 20);
+  // A version, even 2, ends the guessing.
+  Config v2 = ParseConfig("version = 2\n[plugins.p]\n  size = 20\n", "c.toml", nullptr);
+  EXPECT_TRUE(v2.version_given);
+  EXPECT_NE(PluginConfig(v2, reg, nullptr)["size"].value_or(0), 20);
 }
 
 TEST(Config, PluginSectionTypeMismatchFails) {
