@@ -3,6 +3,8 @@
 #   cmake -DIN=<src.proto> -DOUT=<dst.proto> -P strip_gogo.cmake
 file(READ "${IN}" text)
 string(REGEX REPLACE "import weak \"[^\"]*\";\n" "" text "${text}")
+# containerd/cgroups imports gogo.proto plainly.
+string(REGEX REPLACE "import \"gogoproto/gogo.proto\";\n" "" text "${text}")
 # File and message level options: option (gogoproto.x) = ...; option (containerd.plugin.x) = ...;
 string(REGEX REPLACE "[ \t]*option \\((gogoproto|containerd\\.plugin)\\.[a-z_]+\\) = [^;]*;\n" "" text "${text}")
 # Field options made only of gogoproto entries: [(gogoproto.a) = x, (gogoproto.b) = y]

@@ -20,6 +20,8 @@ find_program(PROTOC protoc REQUIRED)
 
 set(MCD_CONTAINERD_SRC /usr/share/gocode/src/github.com/containerd/containerd
     CACHE PATH "containerd source tree from golang-github-containerd-containerd-dev")
+set(MCD_CGROUPS_SRC /usr/share/gocode/src/github.com/containerd/cgroups
+    CACHE PATH "containerd/cgroups source tree from golang-github-containerd-cgroups-dev")
 set(MCD_GOGO_GOOGLEAPIS /usr/share/gocode/src/github.com/gogo/googleapis
     CACHE PATH "gogo googleapis from golang-github-gogo-googleapis-dev")
 

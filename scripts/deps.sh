@@ -41,6 +41,8 @@ MCD_PACKAGES=(
   # the .proto files of containerd 1.6.20 and gogo's google/rpc
   golang-github-containerd-containerd-dev
   golang-github-gogo-googleapis-dev
+  # containerd/cgroups' stats/v1/metrics.proto (a v1 task's Metrics)
+  golang-github-containerd-cgroups-dev
   # tests and benchmarks
   libgtest-dev
   libgmock-dev
