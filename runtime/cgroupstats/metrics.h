@@ -49,8 +49,14 @@ struct Cgroup {
 };
 
 // Resolves pid's cgroups. NotFound when the process is gone (its
-// <proc>/<pid>/cgroup missing) or none of its cgroup directories exists
-// (containerd's "cgroup deleted"); other errors name the file at fault.
+// <proc>/<pid>/cgroup missing) or none of its cgroup directories exists:
+// containerd's ErrCgroupDeleted. Other errors name the file at fault.
+//
+// For a v1 task, containerd loads the cgroup once, when the task is created
+// (or at Start when it had none) and keeps it: NotFound there means "no
+// cgroup" (Stats then fails with NotFound "cgroup does not exist"), any other
+// error fails the create. Stats later calls Stat on the kept Cgroup, so it
+// still reads after the process exited, until the task is deleted.
 Cgroup Load(pid_t pid, const Roots& roots = {});
 
 // Reads the statistics of a loaded cgroup. A missing controller or file ends

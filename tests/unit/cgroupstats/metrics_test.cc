@@ -265,6 +265,16 @@ TEST_F(FakeTree, LoadResolvesEachController) {
   EXPECT_EQ(dirs[3], cg_ + "/cpuacct/default/m1");
 }
 
+TEST_F(FakeTree, LoadedCgroupStatsAfterTheProcessExits) {
+  // A v1 task keeps the cgroup it loaded at create: the process gone, its
+  // cgroup (still there until the task is deleted) is read all the same.
+  HostTree();
+  Cgroup cg = Load(kPid, roots_);
+  std::filesystem::remove_all(roots_.proc + "/" + std::to_string(kPid));
+  EXPECT_EQ(Stat(cg).pids().current(), 3u);
+  EXPECT_THROW(Load(kPid, roots_), errdefs::Error);
+}
+
 TEST_F(FakeTree, PathsRelativeToTheMountRoot) {
   // Inside a container, the hierarchy is mounted from the container's cgroup.
   Write("proc/self/mountinfo", Mount(33, "memory", "memory", "/docker/abc"));
