@@ -24,6 +24,7 @@ inline constexpr const char* kSnapshot = "io.containerd.snapshotter.v1";
 inline constexpr const char* kDiff = "io.containerd.differ.v1";
 inline constexpr const char* kGC = "io.containerd.gc.v1";
 inline constexpr const char* kService = "io.containerd.service.v1";
+inline constexpr const char* kRuntime = "io.containerd.runtime.v1";  // runtime v1
 inline constexpr const char* kRuntimeV2 = "io.containerd.runtime.v2";
 inline constexpr const char* kGRPC = "io.containerd.grpc.v1";
 inline constexpr const char* kTTRPC = "io.containerd.ttrpc.v1";

@@ -39,6 +39,19 @@ struct CreateOpts {
   std::optional<google::protobuf::Any> task_options;
 };
 
+// What the tasks service needs of a runtime: this TaskManager (v2 shims) and
+// the v1 runtime (runtime/v1, the v1 `containerd-shim`) both provide it.
+class PlatformRuntime {
+ public:
+  virtual ~PlatformRuntime() = default;
+  virtual std::shared_ptr<Task> Create(const Context& ctx, const std::string& id,
+                                       const CreateOpts& opts) = 0;
+  virtual std::shared_ptr<Task> Get(const std::string& ns, const std::string& id) const = 0;
+  virtual std::vector<std::shared_ptr<Task>> List(const std::string& ns) const = 0;
+  virtual Exit Delete(const Context& ctx, const std::string& id) = 0;
+  virtual bool HasTasks(const std::string& ns) const = 0;
+};
+
 struct ManagerConfig {
   std::string root, state;    // the plugin's dirs
   std::string grpc_address;   // shims' -address
@@ -49,7 +62,9 @@ struct ManagerConfig {
   std::chrono::milliseconds delete_timeout{10000};  // `shim delete` of a dead shim
 };
 
-class TaskManager : public plugin::Instance, public std::enable_shared_from_this<TaskManager> {
+class TaskManager : public plugin::Instance,
+                    public PlatformRuntime,
+                    public std::enable_shared_from_this<TaskManager> {
  public:
   TaskManager(ManagerConfig cfg, events::Exchange* events);
   ~TaskManager() override;
@@ -64,17 +79,18 @@ class TaskManager : public plugin::Instance, public std::enable_shared_from_this
   void Close() override;
 
   // Starts a shim and creates the task. AlreadyExists when the id has a task.
-  std::shared_ptr<Task> Create(const Context& ctx, const std::string& id, const CreateOpts& opts);
+  std::shared_ptr<Task> Create(const Context& ctx, const std::string& id,
+                               const CreateOpts& opts) override;
   // NotFound ("task <id> not found") when none.
-  std::shared_ptr<Task> Get(const std::string& ns, const std::string& id) const;
+  std::shared_ptr<Task> Get(const std::string& ns, const std::string& id) const override;
   // Every task of a namespace; empty ns: of all namespaces.
-  std::vector<std::shared_ptr<Task>> List(const std::string& ns) const;
+  std::vector<std::shared_ptr<Task>> List(const std::string& ns) const override;
   // Deletes the task's init process and frees the id (rootfs unmounted,
   // bundle renamed away); the shim's shutdown and the removal of the bundle's
   // files finish in the background: the caller has its exit at once.
-  Exit Delete(const Context& ctx, const std::string& id);
+  Exit Delete(const Context& ctx, const std::string& id) override;
 
-  bool HasTasks(const std::string& ns) const;
+  bool HasTasks(const std::string& ns) const override;
   // Number of dead-shim cleanups and delete tails still running (tests,
   // benchmarks).
   size_t PendingCleanups() const;

@@ -23,7 +23,8 @@ class FifoLog final : public ShimLog, public std::enable_shared_from_this<FifoLo
  public:
   // Every operation on the descriptor runs on one strand: reads and the
   // close can come from different threads.
-  explicit FifoLog(int fd) : strand_(boost::asio::make_strand(ttrpc::Io())), sd_(strand_, fd) {}
+  FifoLog(int fd, bool copy)
+      : strand_(boost::asio::make_strand(ttrpc::Io())), sd_(strand_, fd), copy_(copy) {}
 
   void Read() {
     sd_.async_read_some(boost::asio::buffer(buf_),
@@ -48,7 +49,7 @@ class FifoLog final : public ShimLog, public std::enable_shared_from_this<FifoLo
  private:
   void Copy(size_t n) {
     // containerd copies the shim's log lines to its stderr verbatim.
-    size_t off = 0;
+    size_t off = copy_ ? 0 : n;
     while (off < n) {
       ssize_t w = ::write(2, buf_.data() + off, n - off);
       if (w <= 0 && errno != EINTR) break;
@@ -64,17 +65,21 @@ class FifoLog final : public ShimLog, public std::enable_shared_from_this<FifoLo
   boost::asio::posix::stream_descriptor sd_;
   std::array<char, 8192> buf_{};
   std::string tail_;
+  bool copy_;
 };
 
 }  // namespace
 
 std::shared_ptr<ShimLog> ShimLog::Open(const std::string& bundle) {
-  std::string path = bundle + "/log";
+  return OpenFifo(bundle + "/log", true);
+}
+
+std::shared_ptr<ShimLog> ShimLog::OpenFifo(const std::string& path, bool copy) {
   if (::mkfifo(path.c_str(), 0700) != 0 && errno != EEXIST)
     throw errdefs::FromErrno(errno, "open shim log pipe: mkfifo " + path);
   int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw errdefs::FromErrno(errno, "open shim log pipe: " + path);
-  auto log = std::make_shared<FifoLog>(fd);
+  auto log = std::make_shared<FifoLog>(fd, copy);
   boost::asio::post(log->strand(), [log] { log->Read(); });
   return log;
 }

@@ -13,6 +13,9 @@ class ShimLog {
   // read-write so neither side ever blocks and a restarted daemon can
   // reattach to a running shim's fifo.
   static std::shared_ptr<ShimLog> Open(const std::string& bundle);
+  // Any fifo; `copy` false drains it without copying (a v1 shim's stdout
+  // and stderr when not debugging, as containerd discards them).
+  static std::shared_ptr<ShimLog> OpenFifo(const std::string& path, bool copy);
   virtual ~ShimLog() = default;
   // Stops copying and closes the fifo; idempotent.
   virtual void Close() = 0;

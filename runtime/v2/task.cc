@@ -5,12 +5,14 @@
 namespace mcd::runtime {
 
 Task::Task(Bundle bundle, ShimCommand cmd, std::string runtime,
-           std::shared_ptr<ttrpc::Client> client, std::shared_ptr<ShimLog> log)
+           std::shared_ptr<ttrpc::Client> client, std::shared_ptr<ShimLog> log,
+           std::shared_ptr<ShimApi> api)
     : bundle_(std::move(bundle)),
       cmd_(std::move(cmd)),
       runtime_(std::move(runtime)),
       client_(std::move(client)),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      api_(std::move(api)) {}
 
 Task::~Task() {
   Close();
@@ -27,6 +29,10 @@ void Task::AsyncCall(const std::string& method, const google::protobuf::Message&
                      std::chrono::nanoseconds timeout,
                      std::function<void(std::exception_ptr, std::string)> done) {
   if (!client_) throw errdefs::NotFound("process already finished");
+  if (api_) {
+    api_->AsyncCall(method, req.SerializeAsString(), Options(timeout), std::move(done));
+    return;
+  }
   client_->AsyncCall(kTaskService, method, req.SerializeAsString(), Options(timeout),
                      std::move(done));
 }

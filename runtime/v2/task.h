@@ -27,6 +27,19 @@ namespace taskapi = containerd::task::v2;
 
 inline constexpr const char* kTaskService = "containerd.task.v2.Task";
 
+// How a task's calls reach a shim that does not speak the v2 task API (the
+// v1 shim): each call is a v2 method with its v2 request bytes, answered
+// with v2 response bytes. Absent, calls go to kTaskService as they are.
+class ShimApi {
+ public:
+  virtual ~ShimApi() = default;
+  virtual std::string Call(const std::string& method, const std::string& req,
+                           const ttrpc::CallOptions& opts) = 0;
+  virtual void AsyncCall(const std::string& method, const std::string& req,
+                         const ttrpc::CallOptions& opts,
+                         std::function<void(std::exception_ptr, std::string)> done) = 0;
+};
+
 class Task {
  public:
   enum class Phase {
@@ -37,7 +50,7 @@ class Task {
   };
 
   Task(Bundle bundle, ShimCommand cmd, std::string runtime, std::shared_ptr<ttrpc::Client> client,
-       std::shared_ptr<ShimLog> log);
+       std::shared_ptr<ShimLog> log, std::shared_ptr<ShimApi> api = nullptr);
   ~Task();
 
   const std::string& id() const { return bundle_.id(); }
@@ -53,7 +66,12 @@ class Task {
   void Call(const std::string& method, const google::protobuf::Message& req, Resp* resp,
             std::chrono::nanoseconds timeout = std::chrono::nanoseconds(0)) {
     if (!client_) throw errdefs::NotFound("process already finished");
-    client_->Call(kTaskService, method, req, resp, Options(timeout));
+    if (!api_) {
+      client_->Call(kTaskService, method, req, resp, Options(timeout));
+      return;
+    }
+    std::string out = api_->Call(method, req.SerializeAsString(), Options(timeout));
+    if (!resp->ParseFromString(out)) throw std::runtime_error("ttrpc: malformed response");
   }
   // Completion-callback call (runs on io threads, must not block).
   void AsyncCall(const std::string& method, const google::protobuf::Message& req,
@@ -92,6 +110,7 @@ class Task {
   std::string runtime_;
   std::shared_ptr<ttrpc::Client> client_;
   std::shared_ptr<ShimLog> log_;
+  std::shared_ptr<ShimApi> api_;
   std::atomic<uint32_t> pid_{0};
 
   mutable std::mutex mu_;

@@ -9,6 +9,7 @@
 #include "pkg/fs.h"
 #include "pkg/identifiers.h"
 #include "pkg/log.h"
+#include "runtime/v1/runtime.h"
 #include "services/tasks/checkpoint.h"
 #include "ttrpc/client.h"
 
@@ -88,13 +89,34 @@ void RequireLive(const runtime::Task& t, const std::string& exec_id = "") {
 
 }  // namespace
 
+runtime::PlatformRuntime& Local::RuntimeFor(const std::string& name) {
+  if (name == runtime::v1::kRuntimeName && v1_) return *v1_;
+  return *tasks_;
+}
+
+std::shared_ptr<runtime::Task> Local::FindTask(const std::string& ns, const std::string& id) const {
+  for (runtime::PlatformRuntime* r :
+       {static_cast<runtime::PlatformRuntime*>(tasks_.get()), v1_.get()}) {
+    if (!r) continue;
+    try {
+      return r->Get(ns, id);
+    } catch (const errdefs::Error&) {
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::shared_ptr<runtime::Task>> Local::AllTasks(const std::string& ns) const {
+  auto all = tasks_->List(ns);
+  if (v1_)
+    for (auto& t : v1_->List(ns)) all.push_back(std::move(t));
+  return all;
+}
+
 std::shared_ptr<runtime::Task> Local::GetTask(const Context& ctx, const std::string& id) {
   GetContainer(containers_, ctx, id);  // NotFound for an unknown container first, as containerd
-  try {
-    return tasks_->Get(ctx.Namespace(), id);
-  } catch (const errdefs::Error&) {
-    throw errdefs::Error(errdefs::Code::kNotFound, "task " + id + " not found");
-  }
+  if (auto t = FindTask(ctx.Namespace(), id)) return t;
+  throw errdefs::Error(errdefs::Code::kNotFound, "task " + id + " not found");
 }
 
 void Local::CheckProcess(runtime::Task& t, const std::string& exec_id) {
@@ -104,12 +126,8 @@ void Local::CheckProcess(runtime::Task& t, const std::string& exec_id) {
 }
 
 void Local::CheckContainerDelete(const Context& ctx, const std::string& id) {
-  std::shared_ptr<runtime::Task> t;
-  try {
-    t = tasks_->Get(ctx.Namespace(), id);
-  } catch (const errdefs::Error&) {
-    return;  // no task
-  }
+  std::shared_ptr<runtime::Task> t = FindTask(ctx.Namespace(), id);
+  if (!t) return;  // no task
   // A task whose dead shim is being cleaned up goes away once that is done
   // (containerd has none after a restart: it cleans up before it serves):
   // wait for the rootfs to be unmounted rather than refuse.
@@ -142,11 +160,14 @@ void Local::Create(const Context& ctx, const api::CreateTaskRequest& req,
   opts.runtime_options = c.runtime_options;
   if (req.has_options()) opts.task_options = req.options();
   for (const auto& m : req.rootfs()) opts.rootfs.push_back(m);
-  if (c.runtime == "io.containerd.runc.v1")
+  if (c.runtime.rfind("io.containerd.runtime.v1.", 0) == 0)
+    log::Warn("runtime v1 is deprecated since containerd v1.4, consider using runtime v2");
+  else if (c.runtime == "io.containerd.runc.v1")
     log::Warn(
         "\"io.containerd.runc.v1\" is deprecated since containerd v1.4, consider using "
         "\"io.containerd.runc.v2\"");
-  auto t = tasks_->Create(ctx, req.container_id(), opts);
+  // The v1 runtime takes the container's runtime options as RuncOptions.
+  auto t = RuntimeFor(c.runtime).Create(ctx, req.container_id(), opts);
   if (unpacked) {
     std::lock_guard lk(restores_mu_);
     restores_[ctx.Namespace() + "/" + req.container_id()] = std::move(unpacked);
@@ -169,8 +190,8 @@ void Local::Start(const Context& ctx, const api::StartRequest& req, api::StartRe
 
 void Local::Delete(const Context& ctx, const api::DeleteTaskRequest& req,
                    api::DeleteResponse* resp) {
-  GetTask(ctx, req.container_id());
-  runtime::Exit e = tasks_->Delete(ctx, req.container_id());
+  auto t = GetTask(ctx, req.container_id());
+  runtime::Exit e = RuntimeFor(t->runtime()).Delete(ctx, req.container_id());
   {
     std::lock_guard lk(restores_mu_);
     restores_.erase(ctx.Namespace() + "/" + req.container_id());
@@ -216,7 +237,7 @@ void Local::Get(const Context& ctx, const api::GetRequest& req, api::GetResponse
 
 void Local::List(const Context& ctx, const api::ListTasksRequest&, api::ListTasksResponse* resp) {
   // containerd 1.6 ignores the filter here too.
-  auto all = tasks_->List(ctx.Namespace());
+  auto all = AllTasks(ctx.Namespace());
   struct Slot {
     ProcessProto p;
     bool keep = true;
@@ -397,7 +418,7 @@ void Local::Metrics(const Context& ctx, const api::MetricsRequest& req,
                     api::MetricsResponse* resp) {
   auto filter = filters::ParseAll({req.filters().begin(), req.filters().end()});
   // The caller's namespace, matching id/namespace, as containerd 1.6.
-  for (const auto& t : tasks_->List(ctx.Namespace())) {
+  for (const auto& t : AllTasks(ctx.Namespace())) {
     bool match =
         filter.Match([&](const std::vector<std::string>& path) -> std::optional<std::string> {
           if (path.empty()) return std::nullopt;
@@ -406,6 +427,9 @@ void Local::Metrics(const Context& ctx, const api::MetricsRequest& req,
           return std::nullopt;
         });
     if (!match || !Live(*t)) continue;
+    // containerd reads a v1 task's cgroup itself; that reader is not here.
+    if (t->runtime() == runtime::v1::kRuntimeName)
+      throw errdefs::NotImplemented("metrics of runtime v1 task " + t->id());
     auto collected = std::chrono::system_clock::now();
     taskapi::StatsRequest sr;
     sr.set_id(t->id());
@@ -469,11 +493,19 @@ namespace {
 plugin::Registrar reg{{
     .type = plugin::kService,
     .id = "tasks-service",
-    .requires_ = {plugin::kRuntimeV2, plugin::kMetadata},
+    .requires_ = {plugin::kRuntime, plugin::kRuntimeV2, plugin::kMetadata},
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
+      std::shared_ptr<runtime::PlatformRuntime> v1;
+      try {
+        v1 = ic.GetAs<runtime::v1::Runtime>(plugin::kRuntime, "linux");
+      } catch (const std::exception&) {
+        // Disabled or failed: v1 containers then fail as on containerd
+        // without it (no such shim binary).
+      }
       return std::make_shared<Local>(ic.GetAs<metadata::DB>(plugin::kMetadata),
-                                     ic.GetAs<runtime::TaskManager>(plugin::kRuntimeV2, "task"));
+                                     ic.GetAs<runtime::TaskManager>(plugin::kRuntimeV2, "task"),
+                                     v1);
     },
 }};
 }  // namespace

@@ -38,8 +38,11 @@ ContainerInfo GetContainer(const metadata::ContainerStore& store, const Context&
 
 class Local : public plugin::Instance {
  public:
-  Local(std::shared_ptr<metadata::DB> db, std::shared_ptr<runtime::TaskManager> tasks)
-      : containers_(db), content_(db->content), tasks_(std::move(tasks)) {}
+  // `v1`: the runtime v1 (io.containerd.runtime.v1.linux), null when its
+  // plugin did not load.
+  Local(std::shared_ptr<metadata::DB> db, std::shared_ptr<runtime::TaskManager> tasks,
+        std::shared_ptr<runtime::PlatformRuntime> v1 = nullptr)
+      : containers_(db), content_(db->content), tasks_(std::move(tasks)), v1_(std::move(v1)) {}
 
   // The containers service asks this before deleting a container: a
   // container with a task (running or not yet deleted) stays.
@@ -70,6 +73,13 @@ class Local : public plugin::Instance {
 
  private:
   std::shared_ptr<runtime::Task> GetTask(const Context& ctx, const std::string& id);
+  // The runtime for a container's runtime name, as containerd picks it:
+  // exactly the v1 name is runtime v1, anything else v2.
+  runtime::PlatformRuntime& RuntimeFor(const std::string& name);
+  // A task of either runtime; null when none.
+  std::shared_ptr<runtime::Task> FindTask(const std::string& ns, const std::string& id) const;
+  // The tasks of a namespace in both runtimes.
+  std::vector<std::shared_ptr<runtime::Task>> AllTasks(const std::string& ns) const;
   // Checks the exec exists (NotFound otherwise), as containerd's Process().
   void CheckProcess(runtime::Task& t, const std::string& exec_id);
 
@@ -80,6 +90,7 @@ class Local : public plugin::Instance {
   std::mutex restores_mu_;
   std::map<std::string, std::shared_ptr<fs::TempDir>> restores_;
   std::shared_ptr<runtime::TaskManager> tasks_;
+  std::shared_ptr<runtime::PlatformRuntime> v1_;
 };
 
 }  // namespace mcd::services::tasks

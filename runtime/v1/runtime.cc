@@ -1,0 +1,508 @@
+#include "runtime/v1/runtime.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <optional>
+#include <thread>
+
+#include "events/exchange.h"
+#include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "github.com/containerd/containerd/runtime/v1/shim/v1/shim.pb.h"
+#include "metadata/containers.h"
+#include "pkg/errdefs.h"
+#include "pkg/fs.h"
+#include "pkg/identifiers.h"
+#include "pkg/log.h"
+#include "pkg/strings.h"
+#include "runtime/v1/shim.h"
+#include "runtime/v1/shim_api.h"
+#include "runtime/v1/translate.h"
+
+namespace mcd::runtime::v1 {
+
+using namespace std::chrono_literals;
+namespace shimapi = containerd::runtime::linux::shim::v1;
+
+// A task's shim: the task the tasks service sees and what the runtime keeps
+// beside it.
+struct Runtime::Shim {
+  std::string ns, id;
+  std::shared_ptr<Task> task;  // set before the shim is registered
+  std::shared_ptr<ttrpc::Client> client;
+  std::shared_ptr<ShimLog> out, err;  // drains of shim.stdout.log / shim.stderr.log
+  pid_t pid = 0;                      // the shim's
+
+  void Close() {
+    if (task) task->Close();
+    if (client) client->Close();
+    if (out) out->Close();
+    if (err) err->Close();
+  }
+};
+
+namespace {
+
+std::vector<std::string> SubDirs(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.empty() || name[0] == '.') continue;  // ".", "..", and atomic deletes
+    struct stat st;
+    if (::lstat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) out.push_back(name);
+  }
+  ::closedir(d);
+  return out;
+}
+
+int ReadPid(const std::string& path) {
+  try {
+    return std::stoi(fs::ReadFile(path));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+// containerd's atomicDelete: renamed to a hidden name, then removed.
+void AtomicDelete(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string hidden = path.substr(0, slash + 1) + "." + path.substr(slash + 1);
+  if (::rename(path.c_str(), hidden.c_str()) != 0) {
+    if (errno == ENOENT) return;
+    throw errdefs::FromErrno(errno, "rename " + path);
+  }
+  fs::RemoveAll(hidden);
+}
+
+void PublishTaskExit(events::Exchange* events, const std::string& ns, const std::string& id,
+                     const Exit& exit) {
+  if (!events) return;
+  containerd::events::TaskExit te;
+  te.set_container_id(id);
+  te.set_id(id);
+  te.set_pid(exit.pid);
+  te.set_exit_status(exit.status);
+  ToTimestamp(exit.at, te.mutable_exited_at());
+  try {
+    events->Publish(MakeContext(ns), "/tasks/exit", te);
+  } catch (const std::exception& e) {
+    log::Error("publish task exit", {{"id", id}, {"error", e.what()}});
+  }
+}
+
+void PublishTaskDelete(events::Exchange* events, const std::string& ns, const std::string& id,
+                       const Exit& exit) {
+  if (!events) return;
+  containerd::events::TaskDelete td;
+  td.set_container_id(id);
+  td.set_pid(exit.pid);
+  td.set_exit_status(exit.status);
+  ToTimestamp(exit.at, td.mutable_exited_at());
+  try {
+    events->Publish(MakeContext(ns), "/tasks/delete", td);
+  } catch (const std::exception& e) {
+    log::Error("publish task delete", {{"id", id}, {"error", e.what()}});
+  }
+}
+
+}  // namespace
+
+containerd::linux::runc::RuncOptions ParseRuncOptions(const google::protobuf::Any* any) {
+  containerd::linux::runc::RuncOptions o;
+  if (!any || (any->type_url().empty() && any->value().empty())) return o;
+  const std::string want = "containerd.linux.runc.RuncOptions";
+  const std::string& url = any->type_url();
+  if (url.size() < want.size() || url.compare(url.size() - want.size(), want.size(), want) != 0 ||
+      !o.ParseFromString(any->value()))
+    throw errdefs::InvalidArgument("invalid runtime options format");
+  return o;
+}
+
+Runtime::Runtime(Config cfg, events::Exchange* events, std::shared_ptr<metadata::DB> db)
+    : cfg_(std::move(cfg)), events_(events), db_(std::move(db)) {
+  fs::MkdirAll(cfg_.root, 0711);
+  fs::MkdirAll(cfg_.state, 0711);
+}
+
+Runtime::~Runtime() = default;
+
+std::string Runtime::BundlePath(const std::string& ns, const std::string& id) const {
+  return cfg_.state + "/" + ns + "/" + id;
+}
+
+std::string Runtime::WorkDir(const std::string& ns, const std::string& id) const {
+  return cfg_.root + "/" + ns + "/" + id;
+}
+
+Runtime::RuncOptions Runtime::StoredOptions(const std::string& ns, const std::string& id) const {
+  try {
+    auto c = metadata::ContainerStore(db_).Get(ns, id);
+    return ParseRuncOptions(c.rec.has_runtime_options() ? &c.rec.runtime_options() : nullptr);
+  } catch (const std::exception&) {
+    return RuncOptions();
+  }
+}
+
+// ---------------------------------------------------------------- create
+
+std::shared_ptr<Task> Runtime::Create(const Context& ctx, const std::string& id,
+                                      const CreateOpts& opts) {
+  const std::string& ns = ctx.Namespace();
+  try {
+    identifiers::Validate(id);
+  } catch (const errdefs::Error& e) {
+    throw errdefs::Error(e.code(), std::string("invalid task id: ") + e.what());
+  }
+  RuncOptions ropts = ParseRuncOptions(opts.runtime_options ? &*opts.runtime_options : nullptr);
+  {
+    std::lock_guard lk(mu_);
+    if (closing_) throw errdefs::Unavailable("runtime is shutting down");
+  }
+
+  // The bundle, as containerd's newBundle: an existing one fails the mkdir.
+  const std::string path = BundlePath(ns, id);
+  const std::string workdir = WorkDir(ns, id);
+  fs::MkdirAll(cfg_.state + "/" + ns, 0711);
+  if (::mkdir(path.c_str(), 0700) != 0)
+    throw errdefs::Unknown("mkdir " + path + ": " + errdefs::ErrnoText(errno));
+  auto shim = std::make_shared<Shim>();
+  shim->ns = ns;
+  shim->id = id;
+  std::string address;
+  try {
+    if (unsigned gid = RemappedRootGid(opts.spec); gid != 0) {
+      if (::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0 || ::chmod(path.c_str(), 0710))
+        throw errdefs::FromErrno(errno, "chown " + path);
+    }
+    fs::MkdirAll(workdir, 0711);
+    fs::MkdirAll(path + "/rootfs", 0711);
+    WriteFile(path + "/config.json", opts.spec, 0666);
+
+    ShimConfig sc;
+    sc.binary = cfg_.shim;
+    sc.ns = ns;
+    sc.bundle = path;
+    sc.workdir = workdir;
+    sc.grpc_address = cfg_.grpc_address;
+    sc.self = cfg_.self;
+    sc.criu = ropts.criu_path();
+    sc.runtime_root = ropts.runtime_root().empty() ? cfg_.runtime_root : ropts.runtime_root();
+    sc.systemd_cgroup = ropts.systemd_cgroup();
+    sc.debug = cfg_.shim_debug;
+    address = SocketAddress(cfg_.grpc_address, ns, id);
+    // A reader on the fifos first: the shim's writes never block on them.
+    shim->out = ShimLog::OpenFifo(workdir + "/shim.stdout.log", cfg_.shim_debug);
+    shim->err = ShimLog::OpenFifo(workdir + "/shim.stderr.log", cfg_.shim_debug);
+    std::weak_ptr<Runtime> wr = weak_from_this();
+    std::weak_ptr<Shim> ws = shim;
+    shim->pid = StartShim(sc, address, [wr, ws] {
+      auto r = wr.lock();
+      auto s = ws.lock();
+      if (r && s) r->OnShimLost(s);
+    });
+    try {
+      shim->client = ttrpc::Client::Connect(address, 10s);
+    } catch (const std::exception& e) {
+      throw errdefs::Unknown(std::string("failed to connect: ") + e.what());
+    }
+    shimapi::CreateTaskRequest req;
+    req.set_id(id);
+    req.set_bundle(path);
+    req.set_runtime(ropts.runtime().empty() ? cfg_.runtime : ropts.runtime());
+    req.set_stdin(opts.stdin_path);
+    req.set_stdout(opts.stdout_path);
+    req.set_stderr(opts.stderr_path);
+    req.set_terminal(opts.terminal);
+    req.set_checkpoint(opts.checkpoint);
+    if (opts.task_options) *req.mutable_options() = *opts.task_options;
+    for (const auto& m : opts.rootfs) {
+      auto* o = req.add_rootfs();
+      o->set_type(m.type());
+      o->set_source(m.source());
+      *o->mutable_options() = m.options();
+    }
+    shimapi::CreateTaskResponse resp;
+    try {
+      shim->client->Call(kShimService, "Create", req, &resp, {.ns = ns});
+    } catch (const errdefs::Error& e) {
+      throw ttrpc::PeerError(e);  // the shim's error as it is, as containerd's
+    }
+    auto api = std::make_shared<ShimApiV1>(shim->client, events_, ns, id);
+    shim->task = std::make_shared<Task>(Bundle::Load(cfg_.state, ns, id), ShimCommand{},
+                                        kRuntimeName, shim->client, nullptr, api);
+    shim->task->set_pid(resp.pid());
+
+    std::lock_guard lk(mu_);
+    shims_[ns][id] = shim;
+  } catch (...) {
+    if (shim->pid > 0) KillShim(shim->pid, 10s);
+    shim->Close();
+    if (!address.empty()) RemoveSocket(address);
+    try {
+      UnmountAll(path + "/rootfs");
+      AtomicDelete(path);
+      AtomicDelete(workdir);
+    } catch (const std::exception& e) {
+      log::Error("failed to remove bundle", {{"id", id}, {"error", e.what()}});
+    }
+    throw;
+  }
+  Watch(shim);
+
+  if (events_) {
+    containerd::events::TaskCreate ev;
+    ev.set_container_id(id);
+    ev.set_bundle(path);
+    for (const auto& m : opts.rootfs) *ev.add_rootfs() = m;
+    ev.mutable_io()->set_stdin(opts.stdin_path);
+    ev.mutable_io()->set_stdout(opts.stdout_path);
+    ev.mutable_io()->set_stderr(opts.stderr_path);
+    ev.mutable_io()->set_terminal(opts.terminal);
+    ev.set_checkpoint(opts.checkpoint);
+    ev.set_pid(shim->task->pid());
+    try {
+      events_->Publish(ctx, "/tasks/create", ev);
+    } catch (const std::exception& e) {
+      log::Error("publish task create", {{"id", id}, {"error", e.what()}});
+    }
+  }
+  return shim->task;
+}
+
+// ---------------------------------------------------------------- lookups
+
+std::shared_ptr<Runtime::Shim> Runtime::Find(const std::string& ns, const std::string& id) const {
+  std::lock_guard lk(mu_);
+  auto it = shims_.find(ns);
+  if (it != shims_.end()) {
+    auto s = it->second.find(id);
+    if (s != it->second.end()) return s->second;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<Task> Runtime::Get(const std::string& ns, const std::string& id) const {
+  auto s = Find(ns, id);
+  if (!s) throw errdefs::Error(errdefs::Code::kNotFound, "task " + id + " not found");
+  return s->task;
+}
+
+std::vector<std::shared_ptr<Task>> Runtime::List(const std::string& ns) const {
+  std::vector<std::shared_ptr<Task>> out;
+  std::lock_guard lk(mu_);
+  for (const auto& [n, m] : shims_) {
+    if (!ns.empty() && n != ns) continue;
+    for (const auto& [id, s] : m) out.push_back(s->task);
+  }
+  return out;
+}
+
+bool Runtime::HasTasks(const std::string& ns) const {
+  std::lock_guard lk(mu_);
+  auto it = shims_.find(ns);
+  return it != shims_.end() && !it->second.empty();
+}
+
+void Runtime::Erase(const std::string& ns, const std::string& id, const Shim* s) {
+  std::lock_guard lk(mu_);
+  auto it = shims_.find(ns);
+  if (it == shims_.end()) return;
+  auto j = it->second.find(id);
+  if (j != it->second.end() && j->second.get() == s) it->second.erase(j);
+  if (it->second.empty()) shims_.erase(it);
+}
+
+void Runtime::RemoveBundle(const std::string& ns, const std::string& id) const {
+  const std::string path = BundlePath(ns, id);
+  try {
+    RemoveSocket(TrimSpace(fs::ReadFile(path + "/address")));
+  } catch (const std::exception&) {
+  }
+  try {
+    UnmountAll(path + "/rootfs");
+    AtomicDelete(path);
+    AtomicDelete(WorkDir(ns, id));
+  } catch (const std::exception& e) {
+    log::Error("delete bundle", {{"id", id}, {"error", e.what()}});
+  }
+}
+
+// ---------------------------------------------------------------- delete
+
+Exit Runtime::Delete(const Context& ctx, const std::string& id) {
+  const std::string& ns = ctx.Namespace();
+  auto s = Find(ns, id);
+  if (!s) throw errdefs::Error(errdefs::Code::kNotFound, "task " + id + " not found");
+  auto& task = s->task;
+  if (!task->BeginDelete()) {
+    if (task->phase() == Task::Phase::kDeleting)
+      throw errdefs::FailedPrecondition("task " + id + " is being deleted");
+    return task->WaitStopped();  // its dead shim's cleanup reports the exit
+  }
+  shimapi::DeleteResponse resp;
+  std::optional<errdefs::Error> shim_err;
+  try {
+    s->client->Call(kShimService, "Delete", google::protobuf::Empty(), &resp, {.ns = ns});
+  } catch (const errdefs::Error& e) {
+    auto pe = ttrpc::PeerError(e);
+    if (pe.code() != errdefs::Code::kNotFound) {
+      task->AbortDelete();
+      if (!s->client->closed()) throw pe;
+      OnShimLost(s);  // died while refusing: clean up after it
+      throw pe;
+    }
+    shim_err = pe;
+  }
+  Erase(ns, id, s.get());
+  KillShim(s->pid, 10s);
+  s->Close();
+  RemoveBundle(ns, id);
+  Exit exit{resp.pid(), resp.exit_status(), FromTimestamp(resp.exited_at())};
+  task->SetStopped(exit);
+  if (shim_err) throw *shim_err;
+  PublishTaskDelete(events_, ns, id, exit);
+  return exit;
+}
+
+// ---------------------------------------------------------------- dead shims
+
+void Runtime::Watch(const std::shared_ptr<Shim>& s) {
+  std::weak_ptr<Runtime> wr = weak_from_this();
+  std::weak_ptr<Shim> ws = s;
+  s->client->OnClose([wr, ws] {
+    auto r = wr.lock();
+    auto sh = ws.lock();
+    if (r && sh) r->OnShimLost(sh);
+  });
+}
+
+void Runtime::OnShimLost(const std::shared_ptr<Shim>& s) {
+  {
+    std::lock_guard lk(mu_);
+    if (closing_) return;  // our own shutdown closed it; the shim lives on
+    // Not registered: a Create still running (it fails on its own) or
+    // already deleted.
+    auto it = shims_.find(s->ns);
+    if (it == shims_.end() || !it->second.count(s->id) || it->second.at(s->id) != s) return;
+  }
+  if (!s->task->MarkDead()) return;  // a Delete owns it, or cleaned up already
+  // Blocking work (runc delete): never on the io threads.
+  InBackground([this, s] { CleanupDead(s->task->ns(), s->task->id(), s); });
+}
+
+void Runtime::InBackground(std::function<void()> fn) {
+  {
+    std::lock_guard lk(mu_);
+    ++cleanups_;
+  }
+  std::thread([self = shared_from_this(), fn = std::move(fn)] {
+    fn();
+    {
+      std::lock_guard lk(self->mu_);
+      --self->cleanups_;
+    }
+    self->cv_.notify_all();
+  }).detach();
+}
+
+void Runtime::CleanupDead(const std::string& ns, const std::string& id,
+                          const std::shared_ptr<Shim>& s) {
+  log::Warn("cleaning up after shim dead", {{"id", id}, {"namespace", ns}});
+  const std::string path = BundlePath(ns, id);
+  Exit exit{static_cast<uint32_t>(ReadPid(path + "/init.pid")), 128 + SIGKILL,
+            std::chrono::system_clock::now()};
+  // terminate: the container's runc state goes, then the rootfs mount.
+  RuncOptions ro = StoredOptions(ns, id);
+  process::Options po;
+  po.argv = {ro.runtime().empty() ? cfg_.runtime : ro.runtime(), "--root",
+             (ro.runtime_root().empty() ? std::string("/run/containerd/runc") : ro.runtime_root()) +
+                 "/" + ns};
+  if (cfg_.shim_debug) po.argv.push_back("--debug");
+  po.argv.insert(po.argv.end(), {"--log-format", "json", "delete", "--force", id});
+  po.timeout = 60s;
+  try {
+    auto r = process::Run(po);
+    if (r.exit_code != 0)
+      log::Warn("delete runtime state " + id, {{"error", TrimSpace(r.out + r.err)}});
+  } catch (const std::exception& e) {
+    log::Warn("delete runtime state " + id, {{"error", e.what()}});
+  }
+  try {
+    UnmountAll(path + "/rootfs");
+  } catch (const std::exception& e) {
+    log::Warn("unmount task rootfs", {{"id", id}, {"error", e.what()}});
+  }
+  PublishTaskExit(events_, ns, id, exit);
+  pid_t shim_pid = s && s->pid > 0 ? s->pid : ReadPid(path + "/shim.pid");
+  if (s) {
+    Erase(ns, id, s.get());
+    s->task->SetStopped(exit);
+    s->Close();
+  }
+  RemoveBundle(ns, id);
+  if (shim_pid > 0) KillShim(shim_pid, 10s);
+  PublishTaskDelete(events_, ns, id, exit);
+}
+
+// ---------------------------------------------------------------- start-up
+
+void Runtime::Load() {
+  for (const auto& ns : SubDirs(cfg_.state)) {
+    for (const auto& id : SubDirs(cfg_.state + "/" + ns)) {
+      const std::string path = BundlePath(ns, id);
+      std::string address;
+      try {
+        address = TrimSpace(fs::ReadFile(path + "/address"));
+      } catch (const std::exception&) {
+        address = LegacyAddress(ns, id);
+      }
+      auto s = std::make_shared<Shim>();
+      s->ns = ns;
+      s->id = id;
+      try {
+        s->client = ttrpc::Client::Connect(address, 2s);
+      } catch (const std::exception& e) {
+        log::Error("connecting to shim", {{"id", id}, {"namespace", ns}, {"error", e.what()}});
+        CleanupDead(ns, id, nullptr);
+        continue;
+      }
+      try {
+        s->out = ShimLog::OpenFifo(WorkDir(ns, id) + "/shim.stdout.log", cfg_.shim_debug);
+        s->err = ShimLog::OpenFifo(WorkDir(ns, id) + "/shim.stderr.log", cfg_.shim_debug);
+      } catch (const std::exception& e) {
+        log::Error("opening shim log pipe", {{"id", id}, {"error", e.what()}});
+        s->Close();
+        continue;
+      }
+      s->pid = ReadPid(path + "/shim.pid");
+      auto api = std::make_shared<ShimApiV1>(s->client, events_, ns, id);
+      s->task = std::make_shared<Task>(Bundle::Load(cfg_.state, ns, id), ShimCommand{},
+                                       kRuntimeName, s->client, nullptr, api);
+      s->task->set_pid(static_cast<uint32_t>(ReadPid(path + "/init.pid")));
+      {
+        std::lock_guard lk(mu_);
+        shims_[ns][id] = s;
+      }
+      Watch(s);
+    }
+  }
+}
+
+void Runtime::Close() {
+  std::vector<std::shared_ptr<Shim>> all;
+  {
+    std::lock_guard lk(mu_);
+    closing_ = true;
+    for (auto& [ns, m] : shims_)
+      for (auto& [id, s] : m) all.push_back(s);
+  }
+  for (auto& s : all) s->Close();
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, 15s, [&] { return cleanups_ == 0; });
+}
+
+}  // namespace mcd::runtime::v1

@@ -1,0 +1,125 @@
+// The containerd Go client (Debian's containerd 1.6.20 sources) on runtime
+// v1 (io.containerd.runtime.v1.linux): RuncOptions naming a runc that does
+// not exist must fail NewTask with the shim's error (containerd's
+// TestContainerRuntimeOptionsv1), and a task runs with its stdout captured,
+// its exit status and its events in order.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/containerd/containerd"
+	eventsapi "github.com/containerd/containerd/api/events"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/namespaces"
+	"github.com/containerd/containerd/oci"
+	"github.com/containerd/containerd/runtime/linux/runctypes"
+	"github.com/containerd/typeurl"
+)
+
+const v1Runtime = "io.containerd.runtime.v1.linux"
+
+func fail(what string, err error) {
+	fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: goclientv1 <socket> <image> <id>")
+		os.Exit(2)
+	}
+	sock, ref, id := os.Args[1], os.Args[2], os.Args[3]
+	client, err := containerd.New(sock, containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		fail("connect", err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), "default"), 60*time.Second)
+	defer cancel()
+	image, err := client.GetImage(ctx, ref)
+	if err != nil {
+		fail("get image", err)
+	}
+
+	// RuncOptions with a runtime binary that does not exist.
+	bad, err := client.NewContainer(ctx, id+"-norunc",
+		containerd.WithNewSnapshot(id+"-norunc-snapshot", image),
+		containerd.WithNewSpec(oci.WithImageConfig(image), oci.WithProcessArgs("true")),
+		containerd.WithRuntime(v1Runtime, &runctypes.RuncOptions{Runtime: "no-runc"}))
+	if err != nil {
+		fail("new container", err)
+	}
+	if task, err := bad.NewTask(ctx, cio.NullIO); err == nil {
+		task.Delete(ctx)
+		fmt.Println("norunc-error=<none>")
+	} else {
+		fmt.Printf("norunc-error=%s\n", err)
+	}
+	if err := bad.Delete(ctx, containerd.WithSnapshotCleanup); err != nil {
+		fail("delete container", err)
+	}
+
+	evCh, errCh := client.Subscribe(ctx, `topic~="^/tasks/"`)
+	container, err := client.NewContainer(ctx, id,
+		containerd.WithNewSnapshot(id+"-snapshot", image),
+		containerd.WithNewSpec(oci.WithImageConfig(image), oci.WithProcessArgs("sh", "-c", "echo from-go; exit 3")),
+		containerd.WithRuntime(v1Runtime, nil))
+	if err != nil {
+		fail("new container", err)
+	}
+	defer container.Delete(ctx, containerd.WithSnapshotCleanup)
+	var stdout bytes.Buffer
+	task, err := container.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, &stdout, os.Stderr)))
+	if err != nil {
+		fail("new task", err)
+	}
+	statusC, err := task.Wait(ctx)
+	if err != nil {
+		fail("wait", err)
+	}
+	if err := task.Start(ctx); err != nil {
+		fail("start", err)
+	}
+	code, _, err := (<-statusC).Result()
+	if err != nil {
+		fail("result", err)
+	}
+	if _, err := task.Delete(ctx); err != nil {
+		fail("delete", err)
+	}
+	fmt.Printf("stdout=%q\nexit=%d\n", stdout.String(), code)
+	for {
+		select {
+		case env := <-evCh:
+			ev, err := typeurl.UnmarshalAny(env.Event)
+			if err != nil {
+				fail("decode event", err)
+			}
+			cid := ""
+			switch e := ev.(type) {
+			case *eventsapi.TaskCreate:
+				cid = e.ContainerID
+			case *eventsapi.TaskStart:
+				cid = e.ContainerID
+			case *eventsapi.TaskExit:
+				cid = e.ContainerID
+			case *eventsapi.TaskDelete:
+				cid = e.ContainerID
+			}
+			if cid != id {
+				continue
+			}
+			fmt.Printf("event %s\n", env.Topic)
+			if env.Topic == "/tasks/delete" {
+				return
+			}
+		case err := <-errCh:
+			fail("events", err)
+		}
+	}
+}

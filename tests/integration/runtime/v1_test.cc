@@ -1,0 +1,192 @@
+// Runtime v1 (io.containerd.runtime.v1.linux) end to end: the real ctr and
+// Go client, the real v1 containerd-shim and runc, as on containerd 1.6.20.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "pkg/fs.h"
+#include "runtime/v1/shim.h"
+#include "tests/integration/runtime/support.h"
+
+namespace mcd::itest::rt {
+namespace {
+
+const char* const kImage = "docker.io/library/busybox:latest";
+const char* const kV1 = "io.containerd.runtime.v1.linux";
+
+std::string Out(const process::Result& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  if (!fs::Exists(dir)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().string());
+  return out;
+}
+
+// What a v1 task may leave behind: its shim, the rootfs mount, the bundle
+// and work dirs, the shim's socket, runc's state.
+std::vector<std::string> V1Leftovers(const Daemon& d, const std::string& id) {
+  std::vector<std::string> out;
+  for (pid_t p : AwaitExit("-address " + d.socket() + " ", d.pid(), std::chrono::seconds(20)))
+    out.push_back("shim process " + std::to_string(p));
+  std::ifstream mi("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mi, line))
+    if (line.find(d.state() + "/io.containerd.runtime.v1.linux") != std::string::npos)
+      out.push_back("mount: " + line);
+  for (const auto& base : {d.state(), d.root()})
+    for (const auto& e : Entries(base + "/io.containerd.runtime.v1.linux/default"))
+      out.push_back("bundle entry " + e);
+  std::string sock = runtime::v1::SocketAddress(d.socket(), "default", id).substr(7);
+  if (fs::Exists(sock)) out.push_back("socket " + sock);
+  if (fs::Exists("/run/containerd/runc/default/" + id)) out.push_back("runc state of " + id);
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += x + "\n";
+  return s;
+}
+
+class RuntimeV1Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* tool : {"ctr", "runc", "containerd-shim"}) Require(tool);
+    d_ = std::make_unique<Daemon>(dir_.path());
+    d_->Start();
+    ASSERT_NO_FATAL_FAILURE(ImportBusybox(*d_, dir_.path(), kImage));
+  }
+  void TearDown() override {
+    if (!d_->running()) return;
+    for (const auto& id : ids_) {
+      Ctr(*d_, {"task", "rm", "-f", id});
+      Ctr(*d_, {"containers", "rm", id});
+    }
+  }
+  Daemon& d() { return *d_; }
+  process::Result RunDetached(const std::string& id) {
+    ids_.push_back(id);
+    return Ctr(d(), {"run", "--runtime", kV1, "-d", kImage, id, "sleep", "1000"});
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Daemon> d_;
+  std::vector<std::string> ids_;
+};
+
+TEST_F(RuntimeV1Test, PluginListed) {
+  auto r = Ctr(d(), {"plugins", "ls"});
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(io\.containerd\.runtime\.v1\s+linux\s+linux/\S+\s+ok)")))
+      << r.out;
+}
+
+TEST_F(RuntimeV1Test, RunRmOutputAndExitCode) {
+  ids_.push_back("v1run");
+  auto r =
+      Ctr(d(), {"run", "--runtime", kV1, "--rm", kImage, "v1run", "sh", "-c", "echo hi; exit 3"});
+  EXPECT_EQ(r.exit_code, 3) << Out(r);
+  EXPECT_EQ(r.out, "hi\n");
+  EXPECT_EQ(Ctr(d(), {"c", "ls", "-q"}).out, "");
+  EXPECT_EQ(Join(V1Leftovers(d(), "v1run")), "");
+  EXPECT_NE(d().Log().find("runtime v1 is deprecated since containerd v1.4"), std::string::npos);
+}
+
+TEST_F(RuntimeV1Test, DetachedExecKillRemove) {
+  auto r = RunDetached("v1d");
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  const std::string bundle = d().state() + "/io.containerd.runtime.v1.linux/default/v1d";
+  for (const char* f : {"config.json", "address", "shim.pid", "init.pid"})
+    EXPECT_TRUE(fs::Exists(bundle + "/" + f)) << f;
+  EXPECT_EQ(fs::ReadFile(bundle + "/address"),
+            runtime::v1::SocketAddress(d().socket(), "default", "v1d"));
+  EXPECT_TRUE(
+      std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1d\s+\d+\s+RUNNING)")));
+
+  r = Ctr(d(), {"task", "exec", "--exec-id", "e1", "v1d", "sh", "-c", "echo in-exec; exit 4"});
+  EXPECT_EQ(r.exit_code, 4) << Out(r);
+  EXPECT_EQ(r.out, "in-exec\n");
+
+  EventWatcher events(d());
+  r = Ctr(d(), {"task", "kill", "-s", "KILL", "v1d"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  ASSERT_TRUE(events.WaitFor({"/tasks/exit", "\"v1d\"", "\"exit_status\":137"})) << events.seen();
+  EXPECT_TRUE(
+      std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1d\s+\d+\s+STOPPED)")));
+  r = Ctr(d(), {"task", "rm", "v1d"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  // The runtime publishes the delete itself (the v1 shim does not).
+  EXPECT_TRUE(events.WaitFor({"/tasks/delete", "\"v1d\""})) << events.seen();
+  r = Ctr(d(), {"c", "rm", "v1d"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(Join(V1Leftovers(d(), "v1d")), "");
+}
+
+// containerd's TestContainerRuntimeOptionsv1, and a Go client task's events.
+TEST_F(RuntimeV1Test, GoClientRuncOptions) {
+  Require("go");
+  std::string bin = dir_.path() + "/goclientv1";
+  auto r = BuildGo(MCD_GOCLIENTV1_DIR, bin);
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  ids_.push_back("gov1");
+  r = Sh({bin, d().socket(), kImage, "gov1"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("norunc-error=(.*)\n"))) << r.out;
+  EXPECT_NE(m[1].str().find("\"no-runc\""), std::string::npos) << m[1];
+  EXPECT_NE(r.out.find("stdout=\"from-go\\n\"\nexit=3\n"), std::string::npos) << r.out;
+  size_t c = r.out.find("event /tasks/create"), s = r.out.find("event /tasks/start"),
+         e = r.out.find("event /tasks/exit"), de = r.out.find("event /tasks/delete");
+  ASSERT_NE(c, std::string::npos) << r.out;
+  ASSERT_NE(de, std::string::npos) << r.out;
+  EXPECT_LT(c, s);
+  EXPECT_LT(s, e);
+  EXPECT_LT(e, de);
+  EXPECT_EQ(Join(V1Leftovers(d(), "gov1")), "");
+  EXPECT_EQ(Join(V1Leftovers(d(), "gov1-norunc")), "");
+}
+
+TEST_F(RuntimeV1Test, SurvivesDaemonCrash) {
+  auto r = RunDetached("v1crash");
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  d().Kill();
+  d().Start();
+  EXPECT_TRUE(
+      std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1crash\s+\d+\s+RUNNING)")));
+  r = Ctr(d(), {"task", "exec", "--exec-id", "e1", "v1crash", "echo", "after-restart"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.out, "after-restart\n");
+  r = Ctr(d(), {"task", "kill", "-s", "KILL", "v1crash"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d(), {"task", "rm", "-f", "v1crash"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d(), {"c", "rm", "v1crash"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(Join(V1Leftovers(d(), "v1crash")), "");
+}
+
+TEST_F(RuntimeV1Test, ShimKilledWhileDaemonRuns) {
+  auto r = RunDetached("v1dead");
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  const std::string bundle = d().state() + "/io.containerd.runtime.v1.linux/default/v1dead";
+  pid_t shim = std::stoi(fs::ReadFile(bundle + "/shim.pid"));
+  EventWatcher events(d());
+  ASSERT_EQ(::kill(shim, SIGKILL), 0);
+  ASSERT_TRUE(events.WaitFor({"/tasks/exit", "\"v1dead\"", "\"exit_status\":137"}))
+      << events.seen();
+  ASSERT_TRUE(events.WaitFor({"/tasks/delete", "\"v1dead\""})) << events.seen();
+  EXPECT_EQ(Ctr(d(), {"task", "ls", "-q"}).out, "");
+  r = Ctr(d(), {"c", "rm", "v1dead"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(Join(V1Leftovers(d(), "v1dead")), "");
+}
+
+}  // namespace
+}  // namespace mcd::itest::rt
