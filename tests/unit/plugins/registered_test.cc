@@ -32,6 +32,7 @@ TEST(Registered, EveryExpectedPlugin) {
            "io.containerd.grpc.v1.events",
            "io.containerd.grpc.v1.images",
            "io.containerd.grpc.v1.leases",
+           "io.containerd.runtime.v1.linux",
        }) {
     EXPECT_TRUE(have.count(uri)) << uri << " is not registered";
   }
