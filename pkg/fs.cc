@@ -14,9 +14,12 @@
 
 namespace mcd::fs {
 
-std::string ReadFile(const std::string& path) {
+std::optional<std::string> ReadFileIfExists(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw errdefs::FromErrno(errno, "open " + path);
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    throw errdefs::FromErrno(errno, "open " + path);
+  }
   std::string out;
   char buf[65536];
   for (;;) {
@@ -29,6 +32,11 @@ std::string ReadFile(const std::string& path) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  if (auto data = ReadFileIfExists(path)) return std::move(*data);
+  throw errdefs::FromErrno(ENOENT, "open " + path);
 }
 
 void WriteFileAtomic(const std::string& path, std::string_view data, int mode) {

@@ -1,5 +1,6 @@
 #pragma once
 // Small filesystem helpers that report failures as errdefs errors.
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -7,6 +8,8 @@ namespace mcd::fs {
 
 // Whole file as bytes; NotFound when missing.
 std::string ReadFile(const std::string& path);
+// Whole file as bytes; nullopt when missing (ENOENT), other failures throw.
+std::optional<std::string> ReadFileIfExists(const std::string& path);
 // Write to a temp file, fsync, rename: readers see old or new, never half.
 void WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
 // mkdir -p with the given mode for created directories.

@@ -1,20 +1,15 @@
 #include "runtime/cgroupstats/files.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <limits>
 
 #include "pkg/errdefs.h"
-#include "pkg/fd.h"
+#include "pkg/fs.h"
 
 namespace mcd::cgroupstats::detail {
 namespace {
-
-// cgroup and proc files are small; mountinfo on a busy host is the largest.
-constexpr size_t kMaxFile = 16u << 20;
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
@@ -31,29 +26,8 @@ bool AllDigits(std::string_view s) {
 }  // namespace
 
 std::string ReadFile(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) throw NotExist(path);
-    throw errdefs::FromErrno(errno, "open " + path);
-  }
-  std::string out;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      // A cgroup removed while read reports ENODEV: Go's ReadFile would fail
-      // the same way, with the file in the message.
-      throw errdefs::FromErrno(errno, "read " + path);
-    }
-    if (n == 0) break;
-    if (out.size() + static_cast<size_t>(n) > kMaxFile) {
-      throw errdefs::Unknown("read " + path + ": larger than " + std::to_string(kMaxFile) +
-                             " bytes");
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
+  if (auto data = fs::ReadFileIfExists(path)) return std::move(*data);
+  throw NotExist(path);
 }
 
 bool Exists(const std::string& path) {
