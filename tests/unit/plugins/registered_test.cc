@@ -33,6 +33,7 @@ TEST(Registered, EveryExpectedPlugin) {
            "io.containerd.grpc.v1.images",
            "io.containerd.grpc.v1.leases",
            "io.containerd.runtime.v1.linux",
+           "io.containerd.monitor.v1.cgroups",
        }) {
     EXPECT_TRUE(have.count(uri)) << uri << " is not registered";
   }
