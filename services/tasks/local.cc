@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "github.com/containerd/containerd/api/types/metrics.pb.h"
+#include "metadata/namespaces.h"
 #include "pkg/errdefs.h"
 #include "pkg/filters.h"
 #include "pkg/fs.h"
@@ -168,6 +169,15 @@ void Local::Create(const Context& ctx, const api::CreateTaskRequest& req,
         "\"io.containerd.runc.v2\"");
   // The v1 runtime takes the container's runtime options as RuncOptions.
   auto t = RuntimeFor(c.runtime).Create(ctx, req.container_id(), opts);
+  // containerd's monitor.Monitor: the cgroups monitor watches a v1 task's
+  // memory cgroup for OOMs (a v2 shim reports its own).
+  if (monitor_ && t->runtime() == runtime::v1::kRuntimeName) {
+    try {
+      monitor_->Monitor(ctx.Namespace(), req.container_id(), static_cast<pid_t>(t->pid()));
+    } catch (const std::exception& e) {
+      throw errdefs::Error(errdefs::CodeOf(e), std::string("monitor task: ") + e.what());
+    }
+  }
   if (unpacked) {
     std::lock_guard lk(restores_mu_);
     restores_[ctx.Namespace() + "/" + req.container_id()] = std::move(unpacked);
@@ -191,6 +201,7 @@ void Local::Start(const Context& ctx, const api::StartRequest& req, api::StartRe
 void Local::Delete(const Context& ctx, const api::DeleteTaskRequest& req,
                    api::DeleteResponse* resp) {
   auto t = GetTask(ctx, req.container_id());
+  if (monitor_) monitor_->Stop(ctx.Namespace(), req.container_id());  // containerd's monitor.Stop
   runtime::Exit e = RuntimeFor(t->runtime()).Delete(ctx, req.container_id());
   {
     std::lock_guard lk(restores_mu_);
@@ -493,7 +504,7 @@ namespace {
 plugin::Registrar reg{{
     .type = plugin::kService,
     .id = "tasks-service",
-    .requires_ = {plugin::kRuntime, plugin::kRuntimeV2, plugin::kMetadata},
+    .requires_ = {plugin::kRuntime, plugin::kRuntimeV2, plugin::kMetadata, monitor::kTaskMonitor},
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       std::shared_ptr<runtime::PlatformRuntime> v1;
@@ -503,9 +514,28 @@ plugin::Registrar reg{{
         // Disabled or failed: v1 containers then fail as on containerd
         // without it (no such shim binary).
       }
-      return std::make_shared<Local>(ic.GetAs<metadata::DB>(plugin::kMetadata),
-                                     ic.GetAs<runtime::TaskManager>(plugin::kRuntimeV2, "task"),
-                                     v1);
+      std::shared_ptr<monitor::CgroupsMonitor> mon;
+      try {
+        mon = ic.GetAs<monitor::CgroupsMonitor>(monitor::kTaskMonitor, "cgroups");
+      } catch (const std::exception&) {
+        // Disabled: no OOM events for v1 tasks, as containerd's no-op monitor.
+      }
+      auto db = ic.GetAs<metadata::DB>(plugin::kMetadata);
+      // As containerd at start-up: the v1 tasks reconnected are monitored
+      // again (errors only logged).
+      if (v1 && mon) {
+        for (const auto& ns : metadata::NamespaceStore(db).List()) {
+          for (const auto& t : v1->List(ns)) {
+            try {
+              mon->Monitor(ns, t->id(), static_cast<pid_t>(t->pid()));
+            } catch (const std::exception& e) {
+              log::Warn("monitor task", {{"id", t->id()}, {"error", e.what()}});
+            }
+          }
+        }
+      }
+      return std::make_shared<Local>(db, ic.GetAs<runtime::TaskManager>(plugin::kRuntimeV2, "task"),
+                                     v1, mon);
     },
 }};
 }  // namespace

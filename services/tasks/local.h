@@ -17,6 +17,7 @@
 #include "metadata/db.h"
 #include "pkg/context.h"
 #include "pkg/fs.h"
+#include "runtime/monitor/monitor.h"
 #include "runtime/v2/manager.h"
 
 namespace mcd::services::tasks {
@@ -40,9 +41,16 @@ class Local : public plugin::Instance {
  public:
   // `v1`: the runtime v1 (io.containerd.runtime.v1.linux), null when its
   // plugin did not load.
+  // `monitor`: the task monitor (io.containerd.monitor.v1), null when its
+  // plugin did not load.
   Local(std::shared_ptr<metadata::DB> db, std::shared_ptr<runtime::TaskManager> tasks,
-        std::shared_ptr<runtime::PlatformRuntime> v1 = nullptr)
-      : containers_(db), content_(db->content), tasks_(std::move(tasks)), v1_(std::move(v1)) {}
+        std::shared_ptr<runtime::PlatformRuntime> v1 = nullptr,
+        std::shared_ptr<monitor::CgroupsMonitor> monitor = nullptr)
+      : containers_(db),
+        content_(db->content),
+        tasks_(std::move(tasks)),
+        v1_(std::move(v1)),
+        monitor_(std::move(monitor)) {}
 
   // The containers service asks this before deleting a container: a
   // container with a task (running or not yet deleted) stays.
@@ -91,6 +99,7 @@ class Local : public plugin::Instance {
   std::map<std::string, std::shared_ptr<fs::TempDir>> restores_;
   std::shared_ptr<runtime::TaskManager> tasks_;
   std::shared_ptr<runtime::PlatformRuntime> v1_;
+  std::shared_ptr<monitor::CgroupsMonitor> monitor_;
 };
 
 }  // namespace mcd::services::tasks
