@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -84,7 +85,11 @@ TEST(OomWatch, NothingReportedUnderTheLimit) {
 }
 
 TEST(OomWatch, RemovalEndsTheWatchAndClosesItsDescriptors) {
-  ttrpc::Io();  // its threads and descriptors exist before counting
+  {
+    // The context's reactor (epoll, interrupter, timer descriptors) is made
+    // with its first descriptor object: make it before counting.
+    boost::asio::posix::stream_descriptor warm(ttrpc::Io());
+  }
   MemoryCgroup cg;
   ASSERT_NO_FATAL_FAILURE(cg.Create());
   const int before = CountFds();
