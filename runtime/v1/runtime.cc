@@ -235,6 +235,7 @@ std::shared_ptr<Task> Runtime::Create(const Context& ctx, const std::string& id,
     shim->task = std::make_shared<Task>(Bundle::Load(cfg_.state, ns, id), ShimCommand{},
                                         kRuntimeName, shim->client, nullptr, api);
     shim->task->set_pid(resp.pid());
+    api->LoadCgroup(resp.pid());
 
     std::lock_guard lk(mu_);
     shims_[ns][id] = shim;
@@ -483,6 +484,7 @@ void Runtime::Load() {
       s->task = std::make_shared<Task>(Bundle::Load(cfg_.state, ns, id), ShimCommand{},
                                        kRuntimeName, s->client, nullptr, api);
       s->task->set_pid(static_cast<uint32_t>(ReadPid(path + "/init.pid")));
+      api->LoadCgroup(s->task->pid());
       {
         std::lock_guard lk(mu_);
         shims_[ns][id] = s;

@@ -3,13 +3,40 @@
 #include "events/exchange.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "pkg/context.h"
+#include "pkg/errdefs.h"
 #include "pkg/log.h"
 #include "runtime/v1/translate.h"
 
 namespace mcd::runtime::v1 {
 
+void ShimApiV1::LoadCgroup(uint32_t pid) {
+  if (pid == 0) return;
+  std::optional<cgroupstats::Cgroup> cg;
+  try {
+    cg = cgroupstats::Load(static_cast<pid_t>(pid));
+  } catch (const errdefs::Error& e) {
+    if (e.code() != errdefs::Code::kNotFound)
+      log::Warn("load task cgroup", {{"id", id_}, {"error", e.what()}});
+  }
+  std::lock_guard lk(mu_);
+  cgroup_ = std::move(cg);
+}
+
+std::string ShimApiV1::Stats() {
+  std::optional<cgroupstats::Cgroup> cg;
+  {
+    std::lock_guard lk(mu_);
+    cg = cgroup_;
+  }
+  if (!cg) throw errdefs::NotFound("cgroup does not exist");
+  taskapi::StatsResponse r;
+  *r.mutable_stats() = cgroupstats::ToAny(cgroupstats::Stat(*cg));
+  return r.SerializeAsString();
+}
+
 std::string ShimApiV1::Call(const std::string& method, const std::string& req,
                             const ttrpc::CallOptions& opts) {
+  if (method == "Stats") return Stats();
   ShimCall c = ToShim(method, req);
   std::string out = FromShim(method, client_->Call(kShimService, c.method, c.payload, opts));
   Published(method, req, out);
@@ -19,6 +46,17 @@ std::string ShimApiV1::Call(const std::string& method, const std::string& req,
 void ShimApiV1::AsyncCall(const std::string& method, const std::string& req,
                           const ttrpc::CallOptions& opts,
                           std::function<void(std::exception_ptr, std::string)> done) {
+  if (method == "Stats") {
+    std::string out;
+    try {
+      out = Stats();
+    } catch (...) {
+      done(std::current_exception(), "");
+      return;
+    }
+    done(nullptr, std::move(out));
+    return;
+  }
   ShimCall c = ToShim(method, req);
   client_->AsyncCall(kShimService, c.method, c.payload, opts,
                      [self = shared_from_this(), method, req, done = std::move(done)](
@@ -41,6 +79,18 @@ void ShimApiV1::AsyncCall(const std::string& method, const std::string& req,
 
 void ShimApiV1::Published(const std::string& method, const std::string& req,
                           const std::string& resp) {
+  if (method == "Start") {
+    // A task created without a cgroup gets the one its started init has.
+    taskapi::StartRequest r;
+    taskapi::StartResponse s;
+    bool loaded;
+    {
+      std::lock_guard lk(mu_);
+      loaded = cgroup_.has_value();
+    }
+    if (!loaded && r.ParseFromString(req) && r.exec_id().empty() && s.ParseFromString(resp))
+      LoadCgroup(s.pid());
+  }
   if (!events_) return;
   try {
     Context ctx = MakeContext(ns_);

@@ -438,9 +438,6 @@ void Local::Metrics(const Context& ctx, const api::MetricsRequest& req,
           return std::nullopt;
         });
     if (!match || !Live(*t)) continue;
-    // containerd reads a v1 task's cgroup itself; that reader is not here.
-    if (t->runtime() == runtime::v1::kRuntimeName)
-      throw errdefs::NotImplemented("metrics of runtime v1 task " + t->id());
     auto collected = std::chrono::system_clock::now();
     taskapi::StatsRequest sr;
     sr.set_id(t->id());
