@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 
@@ -33,6 +34,21 @@ EventWatcher::EventWatcher(const Daemon& d) {
   }
   ::close(p[1]);
   fd_ = p[0];
+  // `ctr events` subscribes some time after it starts, and an event before
+  // that is never seen: the watcher is ready once a probe event arrives
+  // (probed again each second until one does).
+  static std::atomic<int> probes{0};
+  for (int i = 0; i < 30; ++i) {
+    std::string ns = "evprobe-" + std::to_string(::getpid()) + "-" + std::to_string(probes++);
+    Ctr(d, {"namespaces", "create", ns});
+    bool live = WaitFor({"/namespaces/create", "\"" + ns + "\""}, std::chrono::seconds(1));
+    Ctr(d, {"namespaces", "remove", ns});
+    if (live) return;
+  }
+  ::kill(pid_, SIGKILL);  // no destructor runs for a throwing constructor
+  ::waitpid(pid_, nullptr, 0);
+  ::close(fd_);
+  throw std::runtime_error("ctr events did not subscribe within 30 s");
 }
 
 EventWatcher::~EventWatcher() {

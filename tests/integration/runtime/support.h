@@ -12,7 +12,8 @@
 
 namespace mcd::itest::rt {
 
-// `ctr events` running in the background; lines are read as they come.
+// `ctr events` running in the background, subscribed once constructed;
+// lines are read as they come.
 class EventWatcher {
  public:
   explicit EventWatcher(const Daemon& d);
