@@ -162,6 +162,8 @@ std::shared_ptr<Task> Runtime::Create(const Context& ctx, const std::string& id,
     std::lock_guard lk(mu_);
     if (closing_) throw errdefs::Unavailable("runtime is shutting down");
   }
+  // containerd's tasks service asks the runtime first.
+  if (Find(ns, id)) throw errdefs::AlreadyExists("task " + id);
 
   // The bundle, as containerd's newBundle: an existing one fails the mkdir.
   const std::string path = BundlePath(ns, id);

@@ -5,6 +5,7 @@
 #include "content/digest.h"
 #include "diff/apply.h"
 #include "diff/write.h"
+#include "github.com/containerd/containerd/runtime/linux/runctypes/runc.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/runc/options/oci.pb.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
@@ -16,6 +17,8 @@ namespace runc = containerd::runc::v1;
 
 // containerd's checkRuntime: the runtime name starts with these dot-separated
 // parts ("io.containerd.runc.v2" is a runc runtime).
+constexpr const char* kRuntimeLinuxV1 = "io.containerd.runtime.v1.linux";  // options: runctypes
+
 bool IsRuntime(const std::string& runtime, const std::string& family) {
   return runtime == family || runtime.starts_with(family + ".");
 }
@@ -69,15 +72,21 @@ void WriteImageTar(content::Store& store, const Context& ctx, const std::string&
 }  // namespace
 
 std::string CheckpointImagePath(const std::string& runtime, const google::protobuf::Any* options) {
-  if (options == nullptr || !IsRuntime(runtime, "io.containerd.runc")) return "";
-  return Unpack<runc::CheckpointOptions>(*options, "invalid task checkpoint option for " + runtime)
-      .image_path();
+  if (options == nullptr) return "";
+  const std::string what = "invalid task checkpoint option for " + runtime;
+  if (runtime == kRuntimeLinuxV1)
+    return Unpack<containerd::linux::runc::CheckpointOptions>(*options, what).image_path();
+  if (!IsRuntime(runtime, "io.containerd.runc")) return "";
+  return Unpack<runc::CheckpointOptions>(*options, what).image_path();
 }
 
 std::string RestoreImagePath(const std::string& runtime, const google::protobuf::Any* options) {
-  if (options == nullptr || !IsRuntime(runtime, "io.containerd.runc")) return "";
-  return Unpack<runc::Options>(*options, "invalid task create option for " + runtime)
-      .criu_image_path();
+  if (options == nullptr) return "";
+  const std::string what = "invalid task create option for " + runtime;
+  if (runtime == kRuntimeLinuxV1)
+    return Unpack<containerd::linux::runc::CreateOptions>(*options, what).criu_image_path();
+  if (!IsRuntime(runtime, "io.containerd.runc")) return "";
+  return Unpack<runc::Options>(*options, what).criu_image_path();
 }
 
 void WriteCheckpoint(content::Store& store, const Context& ctx, const std::string& dir,

@@ -108,9 +108,10 @@ std::shared_ptr<runtime::Task> Local::FindTask(const std::string& ns, const std:
 }
 
 std::vector<std::shared_ptr<runtime::Task>> Local::AllTasks(const std::string& ns) const {
-  auto all = tasks_->List(ns);
-  if (v1_)
-    for (auto& t : v1_->List(ns)) all.push_back(std::move(t));
+  // v1 first, as containerd lists its runtimes.
+  std::vector<std::shared_ptr<runtime::Task>> all;
+  if (v1_) all = v1_->List(ns);
+  for (auto& t : tasks_->List(ns)) all.push_back(std::move(t));
   return all;
 }
 

@@ -110,6 +110,10 @@ TEST_F(RuntimeV1Test, DetachedExecKillRemove) {
   EXPECT_TRUE(
       std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1d\s+\d+\s+RUNNING)")));
 
+  r = Ctr(d(), {"task", "start", "v1d"});
+  EXPECT_EQ(r.exit_code, 1) << Out(r);
+  EXPECT_NE(r.err.find("ctr: task v1d: already exists"), std::string::npos) << Out(r);
+
   r = Ctr(d(), {"task", "exec", "--exec-id", "e1", "v1d", "sh", "-c", "echo in-exec; exit 4"});
   EXPECT_EQ(r.exit_code, 4) << Out(r);
   EXPECT_EQ(r.out, "in-exec\n");
@@ -164,8 +168,27 @@ TEST_F(RuntimeV1Test, GoClientRuncOptions) {
 TEST_F(RuntimeV1Test, SurvivesDaemonCrash) {
   auto r = RunDetached("v1crash");
   ASSERT_EQ(r.exit_code, 0) << Out(r);
+  // A second task whose shim dies while the daemon is down: cleaned up at
+  // start-up (runc state, mount, bundle), its container left to delete.
+  r = RunDetached("v1gone");
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  const std::string gone = d().state() + "/io.containerd.runtime.v1.linux/default/v1gone";
+  pid_t gone_shim = std::stoi(fs::ReadFile(gone + "/shim.pid"));
   d().Kill();
+  ASSERT_EQ(::kill(gone_shim, SIGKILL), 0);
+  EXPECT_TRUE(
+      AwaitExit("-workdir " + d().root() + "/io.containerd.runtime.v1.linux/default/v1gone ", -1,
+                std::chrono::seconds(20))
+          .empty());
   d().Start();
+  r = Ctr(d(), {"task", "ls", "-q"});
+  EXPECT_EQ(r.out, "v1crash\n") << Out(r);
+  EXPECT_FALSE(fs::Exists(gone));
+  EXPECT_FALSE(fs::Exists("/run/containerd/runc/default/v1gone"));
+  r = Ctr(d(), {"c", "rm", "v1gone"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_FALSE(fs::Exists(runtime::v1::SocketAddress(d().socket(), "default", "v1gone").substr(7)));
+
   EXPECT_TRUE(
       std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1crash\s+\d+\s+RUNNING)")));
   r = Ctr(d(), {"task", "exec", "--exec-id", "e1", "v1crash", "echo", "after-restart"});
