@@ -421,9 +421,11 @@ void Runtime::CleanupDead(const std::string& ns, const std::string& id,
   // terminate: the container's runc state goes, then the rootfs mount.
   RuncOptions ro = StoredOptions(ns, id);
   process::Options po;
-  po.argv = {ro.runtime().empty() ? cfg_.runtime : ro.runtime(), "--root",
-             (ro.runtime_root().empty() ? std::string("/run/containerd/runc") : ro.runtime_root()) +
-                 "/" + ns};
+  // The root the shim gave runc: containerd's terminate ignores the
+  // plugin's runtime_root (and then misses the container); this does not.
+  std::string root = ro.runtime_root();
+  if (root.empty()) root = cfg_.runtime_root.empty() ? "/run/containerd/runc" : cfg_.runtime_root;
+  po.argv = {ro.runtime().empty() ? cfg_.runtime : ro.runtime(), "--root", root + "/" + ns};
   if (cfg_.shim_debug) po.argv.push_back("--debug");
   po.argv.insert(po.argv.end(), {"--log-format", "json", "delete", "--force", id});
   po.timeout = 60s;

@@ -181,8 +181,10 @@ std::vector<std::string> Args(const ShimConfig& c) {
 pid_t StartShim(const ShimConfig& c, const std::string& address, std::function<void()> on_exit) {
   std::string exe =
       c.binary.find('/') == std::string::npos ? process::LookPath(c.binary) : c.binary;
+  // containerd's wording (Go's execabs refuses a name not found on PATH so).
   if (exe.empty())
-    throw errdefs::NotFound("exec: \"" + c.binary + "\": executable file not found in $PATH");
+    throw errdefs::Unknown("failed to start shim: " + c.binary +
+                           " resolves to executable in current directory (./" + c.binary + ")");
   UniqueFd sock = Listen(address);
   UniqueFd out = FifoWriter(c.workdir + "/shim.stdout.log");
   UniqueFd err = FifoWriter(c.workdir + "/shim.stderr.log");
@@ -228,7 +230,8 @@ pid_t StartShim(const ShimConfig& c, const std::string& address, std::function<v
   check(::posix_spawn_file_actions_addclosefrom_np(&fa, 4), "spawn closefrom");
   pid_t pid = -1;
   if (int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, argv.data(), envp.data()); rc != 0)
-    throw errdefs::FromErrno(rc, "failed to start shim");
+    throw errdefs::Unknown("failed to start shim: fork/exec " + exe + ": " +
+                           errdefs::ErrnoText(rc));
   // The shim owns the socket now; the daemon only dials it.
   sock.reset();
   Reap(pid, std::move(on_exit));

@@ -222,5 +222,40 @@ TEST_F(RuntimeV1Test, ShimKilledWhileDaemonRuns) {
   EXPECT_EQ(Join(V1Leftovers(d(), "v1dead")), "");
 }
 
+// The in-process shim is not there: the plugin says so, the rest runs.
+TEST(RuntimeV1Config, NoShimIsRefused) {
+  Require("ctr");
+  TempDir dir;
+  Daemon d(dir.path(), {.extra_args = {},
+                        .config_toml = "version = 2\n[plugins.\"io.containerd.runtime.v1.linux\"]\n"
+                                       "  no_shim = true\n"});
+  d.Start();
+  auto r = Ctr(d, {"plugins", "ls", "-d", "id==linux"});
+  EXPECT_NE(r.out.find("no_shim = true (the in-process shim) is not supported"), std::string::npos)
+      << Out(r);
+  r = Ctr(d, {"plugins", "ls", "id==tasks"});
+  EXPECT_NE(r.out.find(" ok"), std::string::npos) << Out(r);
+}
+
+// A shim binary that is not there fails the create as containerd's does,
+// leaving nothing.
+TEST(RuntimeV1Config, MissingShimBinary) {
+  Require("ctr");
+  TempDir dir;
+  Daemon d(dir.path(), {.extra_args = {},
+                        .config_toml = "version = 2\n[plugins.\"io.containerd.runtime.v1.linux\"]\n"
+                                       "  shim = \"no-such-shim\"\n"});
+  d.Start();
+  ASSERT_NO_FATAL_FAILURE(ImportBusybox(d, dir.path(), kImage));
+  auto r = Ctr(d, {"run", "--runtime", kV1, "-d", kImage, "noshim", "true"});
+  EXPECT_EQ(r.exit_code, 1) << Out(r);
+  EXPECT_NE(r.err.find("ctr: failed to start shim: no-such-shim resolves to executable in current "
+                       "directory (./no-such-shim): unknown"),
+            std::string::npos)
+      << Out(r);
+  EXPECT_EQ(Ctr(d, {"c", "rm", "noshim"}).exit_code, 0);
+  EXPECT_EQ(Join(V1Leftovers(d, "noshim")), "");
+}
+
 }  // namespace
 }  // namespace mcd::itest::rt
