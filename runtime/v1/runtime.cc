@@ -111,6 +111,17 @@ void PublishTaskDelete(events::Exchange* events, const std::string& ns, const st
 
 }  // namespace
 
+std::string ShimCgroup(const google::protobuf::Any* task_options) {
+  containerd::linux::runc::CreateOptions o;
+  const std::string want = "containerd.linux.runc.CreateOptions";
+  if (!task_options) return "";
+  const std::string& url = task_options->type_url();
+  if (url.size() < want.size() || url.compare(url.size() - want.size(), want.size(), want) != 0 ||
+      !o.ParseFromString(task_options->value()))
+    return "";
+  return o.shim_cgroup();
+}
+
 containerd::linux::runc::RuncOptions ParseRuncOptions(const google::protobuf::Any* any) {
   containerd::linux::runc::RuncOptions o;
   if (!any || (any->type_url().empty() && any->value().empty())) return o;
@@ -195,6 +206,7 @@ std::shared_ptr<Task> Runtime::Create(const Context& ctx, const std::string& id,
     sc.runtime_root = ropts.runtime_root().empty() ? cfg_.runtime_root : ropts.runtime_root();
     sc.systemd_cgroup = ropts.systemd_cgroup();
     sc.debug = cfg_.shim_debug;
+    sc.cgroup = ShimCgroup(opts.task_options ? &*opts.task_options : nullptr);
     address = SocketAddress(cfg_.grpc_address, ns, id);
     // A reader on the fifos first: the shim's writes never block on them.
     shim->out = ShimLog::OpenFifo(workdir + "/shim.stdout.log", cfg_.shim_debug);

@@ -90,4 +90,7 @@ class Runtime : public plugin::Instance,
 // InvalidArgument ("invalid runtime options format") for another type.
 containerd::linux::runc::RuncOptions ParseRuncOptions(const google::protobuf::Any* any);
 
+// CreateOptions.shim_cgroup of a task's options ("" for other options).
+std::string ShimCgroup(const google::protobuf::Any* task_options);
+
 }  // namespace mcd::runtime::v1

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <sstream>
 
 #include "pkg/errdefs.h"
 #include "pkg/fd.h"
@@ -241,12 +242,45 @@ pid_t StartShim(const ShimConfig& c, const std::string& address, std::function<v
   try {
     WriteBundleFile(c.bundle, "address", address);
     WriteBundleFile(c.bundle, "shim.pid", std::to_string(pid));
+    if (!c.cgroup.empty()) {
+      JoinCgroup(c.cgroup, pid);
+      log::Info("shim placed in cgroup " + c.cgroup,
+                {{"pid", std::to_string(pid)}, {"address", address}});
+    }
     SetOOMScore(pid);
   } catch (...) {
     ::kill(pid, SIGKILL);
     throw;
   }
   return pid;
+}
+
+void JoinCgroup(const std::string& path, pid_t pid) {
+  // The v1 hierarchies' mount points (field 5 of mountinfo lines whose
+  // filesystem type, after the " - " separator, is "cgroup").
+  std::vector<std::string> mounts;
+  std::istringstream mi(fs::ReadFile("/proc/self/mountinfo"));
+  std::string line;
+  while (std::getline(mi, line)) {
+    auto sep = line.find(" - ");
+    if (sep == std::string::npos || line.compare(sep + 3, 7, "cgroup ") != 0) continue;
+    std::istringstream f(line.substr(0, sep));
+    std::string field, mount;
+    for (int i = 0; i < 5 && f >> field; ++i) mount = field;
+    mounts.push_back(mount);
+  }
+  const std::string what = "failed to load cgroup " + path + ": ";
+  if (mounts.empty()) throw errdefs::Unknown(what + "cgroups: cgroup mountpoint does not exist");
+  std::vector<std::string> active;
+  for (const auto& m : mounts)
+    if (fs::Exists(m + "/" + path)) active.push_back(m + "/" + path);
+  if (active.empty()) throw errdefs::Unknown(what + "cgroups: cgroup deleted");
+  const std::string v = std::to_string(pid);
+  for (const auto& dir : active) {
+    UniqueFd fd(::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), v.data(), v.size()) < 0)
+      throw errdefs::Unknown("failed to join cgroup " + path + ": " + errdefs::ErrnoText(errno));
+  }
 }
 
 void RemoveSocket(const std::string& address) {

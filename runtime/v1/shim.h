@@ -30,6 +30,7 @@ struct ShimConfig {
   std::string runtime_root;  // -runtime-root
   bool systemd_cgroup = false;
   bool debug = false;
+  std::string cgroup;  // the shim's own v1 cgroup (CreateOptions.shim_cgroup); not an arg
 };
 
 // The shim's argv, argv[0] included.
@@ -40,6 +41,11 @@ std::vector<std::string> Args(const ShimConfig& c);
 // once on an io thread when the shim exits (it is reaped through a pidfd,
 // no polling). Returns the shim's pid. The caller kills it on later errors.
 pid_t StartShim(const ShimConfig& c, const std::string& address, std::function<void()> on_exit);
+
+// Puts the shim into the v1 cgroup `path` (CreateOptions.shim_cgroup) as
+// containerd does: every v1 hierarchy where that cgroup exists gets the pid;
+// none is "failed to load cgroup <path>: cgroups: cgroup deleted".
+void JoinCgroup(const std::string& path, pid_t pid);
 
 // Removes a path socket named by an address (abstract ones need nothing).
 void RemoveSocket(const std::string& address);

@@ -146,8 +146,24 @@ TEST_F(RuntimeV1Test, GoClientRuncOptions) {
   auto r = BuildGo(MCD_GOCLIENTV1_DIR, bin);
   ASSERT_EQ(r.exit_code, 0) << Out(r);
   ids_.push_back("gov1");
-  r = Sh({bin, d().socket(), kImage, "gov1"});
+  // The shim's own cgroup (WithShimCgroup), made in two hierarchies (a new
+  // cpuset cgroup would take no process); removed once the shim is gone.
+  const std::string cg = "/mcd-shimcg-" + std::to_string(::getpid());
+  struct Cgroups {
+    std::vector<std::string> dirs;
+    ~Cgroups() {
+      for (const auto& d : dirs) ::rmdir(d.c_str());
+    }
+  } cgroups;
+  for (const char* h : {"memory", "pids"}) {
+    std::string dir = std::string("/sys/fs/cgroup/") + h + cg;
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
+    cgroups.dirs.push_back(dir);
+  }
+  r = Sh({bin, d().socket(), kImage, "gov1", d().state() + "/io.containerd.runtime.v1.linux", cg});
   EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("shim-cgroup=\\d+:memory:" + cg + "\n")))
+      << r.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.out, m, std::regex("norunc-error=(.*)\n"))) << r.out;
   EXPECT_NE(m[1].str().find("\"no-runc\""), std::string::npos) << m[1];

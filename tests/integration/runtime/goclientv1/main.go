@@ -2,7 +2,8 @@
 // v1 (io.containerd.runtime.v1.linux): RuncOptions naming a runc that does
 // not exist must fail NewTask with the shim's error (containerd's
 // TestContainerRuntimeOptionsv1), and a task runs with its stdout captured,
-// its exit status and its events in order.
+// its exit status and its events in order; WithShimCgroup puts the shim in
+// the cgroup given.
 package main
 
 import (
@@ -10,6 +11,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/containerd/containerd"
@@ -29,11 +32,11 @@ func fail(what string, err error) {
 }
 
 func main() {
-	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: goclientv1 <socket> <image> <id>")
+	if len(os.Args) != 6 {
+		fmt.Fprintln(os.Stderr, "usage: goclientv1 <socket> <image> <id> <v1 state dir> <shim cgroup>")
 		os.Exit(2)
 	}
-	sock, ref, id := os.Args[1], os.Args[2], os.Args[3]
+	sock, ref, id, state, shimCgroup := os.Args[1], os.Args[2], os.Args[3], os.Args[4], os.Args[5]
 	client, err := containerd.New(sock, containerd.WithTimeout(10*time.Second))
 	if err != nil {
 		fail("connect", err)
@@ -61,6 +64,38 @@ func main() {
 		fmt.Printf("norunc-error=%s\n", err)
 	}
 	if err := bad.Delete(ctx, containerd.WithSnapshotCleanup); err != nil {
+		fail("delete container", err)
+	}
+
+	// WithShimCgroup: the shim itself goes into that v1 cgroup.
+	cgc, err := client.NewContainer(ctx, id+"-cg",
+		containerd.WithNewSnapshot(id+"-cg-snapshot", image),
+		containerd.WithNewSpec(oci.WithImageConfig(image), oci.WithProcessArgs("sleep", "1000")),
+		containerd.WithRuntime(v1Runtime, nil))
+	if err != nil {
+		fail("new container", err)
+	}
+	cgt, err := cgc.NewTask(ctx, cio.NullIO, containerd.WithShimCgroup(shimCgroup))
+	if err != nil {
+		fail("new task with shim cgroup", err)
+	}
+	pid, err := os.ReadFile(filepath.Join(state, "default", id+"-cg", "shim.pid"))
+	if err != nil {
+		fail("shim pid", err)
+	}
+	cgroups, err := os.ReadFile("/proc/" + string(pid) + "/cgroup")
+	if err != nil {
+		fail("shim cgroups", err)
+	}
+	for _, l := range strings.Split(string(cgroups), "\n") {
+		if strings.HasSuffix(l, ":memory:"+shimCgroup) {
+			fmt.Printf("shim-cgroup=%s\n", l)
+		}
+	}
+	if _, err := cgt.Delete(ctx, containerd.WithProcessKill); err != nil {
+		fail("delete task", err)
+	}
+	if err := cgc.Delete(ctx, containerd.WithSnapshotCleanup); err != nil {
 		fail("delete container", err)
 	}
 
