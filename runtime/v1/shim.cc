@@ -64,27 +64,21 @@ UniqueFd Listen(const std::string& address) {
   std::string path = ttrpc::SocketPath(address);
   bool abstract = !path.empty() && path[0] == '\0';
   if (!abstract) fs::MkdirAll(path.substr(0, path.rfind('/')), 0600);
-  auto bind = [&]() -> UniqueFd {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) throw errdefs::FromErrno(errno, "socket");
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::memcpy(sa.sun_path, path.data(), path.size());
-    auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return UniqueFd(-errno);
-    return fd;
-  };
-  UniqueFd fd = bind();
-  if (fd.get() == -EADDRINUSE && !abstract) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw errdefs::FromErrno(errno, "socket");
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.data(), path.size());
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+  auto* addr = reinterpret_cast<sockaddr*>(&sa);
+  int rc = ::bind(fd.get(), addr, len);
+  if (rc != 0 && errno == EADDRINUSE && !abstract) {
     // A shim of the same task that died without removing its socket.
-    fd.release();
     ::unlink(path.c_str());
-    fd = bind();
+    rc = ::bind(fd.get(), addr, len);
   }
-  if (fd.get() < 0) {
-    int err = -fd.release();
-    throw errdefs::FromErrno(err, "failed to listen to unix socket \"" + address + "\"");
-  }
+  if (rc != 0)
+    throw errdefs::FromErrno(errno, "failed to listen to unix socket \"" + address + "\"");
   if (!abstract && ::chmod(path.c_str(), 0600) != 0)
     throw errdefs::FromErrno(errno, "chmod " + path);
   if (::listen(fd.get(), SOMAXCONN) != 0) throw errdefs::FromErrno(errno, "listen " + address);
