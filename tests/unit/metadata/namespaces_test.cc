@@ -153,10 +153,13 @@ TEST_F(NamespaceStoreTest, DeleteNonEmptyIsFailedPrecondition) {
 
 // The runtime's hook (tasks) is a safety net: containerd names only its
 // stores, and a task always comes with a container.
+// Both runtimes (v1 and v2) hook in; "tasks" is named once.
 TEST_F(NamespaceStoreTest, HooksSpeakOnlyWhenTheStoresAreEmpty) {
-  NamespaceStore::AddContentsHook([](const std::string& ns) {
-    return ns.starts_with("run") ? std::vector<std::string>{"tasks"} : std::vector<std::string>{};
-  });
+  for (int runtime = 0; runtime < 2; ++runtime) {
+    NamespaceStore::AddContentsHook([](const std::string& ns) {
+      return ns.starts_with("run") ? std::vector<std::string>{"tasks"} : std::vector<std::string>{};
+    });
+  }
   store_->Create("run1", {});
   store_->Create("run2", {});
   db_->Update([](Txn& t) { t.Put(ObjectKey("run1", "containers", "c"), "x"); });
