@@ -211,7 +211,7 @@ plugin::Registrar reg{{
     .requires_ = {plugin::kMetadata},
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
-      ic.platforms().push_back("linux/amd64");
+      ic.AddDefaultPlatform();
       auto db = ic.GetAs<metadata::DB>(plugin::kMetadata);
       return std::make_shared<Walking>(db->content, ic.daemon.tmp_mounts);
     },

@@ -41,6 +41,10 @@ class Instance {
   virtual void Close() {}
 };
 
+// containerd's platforms.DefaultString() for this machine: "linux/amd64",
+// "linux/arm64", else "linux/<uname machine>".
+std::string DefaultPlatform();
+
 class InitContext;
 
 struct Registration {
@@ -128,6 +132,8 @@ class InitContext {
   std::map<std::string, std::string>& exports() { return self_.exports; }
   std::vector<std::string>& capabilities() { return self_.capabilities; }
   std::vector<std::string>& platforms() { return self_.platforms; }  // "os/arch[/variant]"
+  // Advertises the daemon's own platform (DefaultPlatform()).
+  void AddDefaultPlatform() { self_.platforms.push_back(DefaultPlatform()); }
 
  private:
   const Set& set_;

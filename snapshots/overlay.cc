@@ -75,7 +75,7 @@ plugin::Registrar reg{{
     .requires_ = {},
     .config = toml::table{{"root_path", ""}, {"upperdir_label", false}},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
-      ic.platforms().push_back("linux/amd64");
+      ic.AddDefaultPlatform();
       std::string root = ic.root;
       if (auto rp = ic.config["root_path"].value<std::string>(); rp && !rp->empty()) root = *rp;
       // overlay must be known to the kernel (it may be a module not yet loaded).

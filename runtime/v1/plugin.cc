@@ -1,7 +1,5 @@
 // Plugin io.containerd.runtime.v1 / linux, configured as containerd 1.6's:
 // `shim`, `runtime`, `runtime_root`, `no_shim`, `shim_debug`.
-#include <sys/utsname.h>
-
 #include "metadata/db.h"
 #include "metadata/namespaces.h"
 #include "pkg/errdefs.h"
@@ -9,15 +7,6 @@
 
 namespace mcd::runtime::v1 {
 namespace {
-
-std::string DefaultPlatform() {
-  utsname u{};
-  ::uname(&u);
-  std::string m = u.machine;
-  if (m == "x86_64") return "linux/amd64";
-  if (m == "aarch64") return "linux/arm64";
-  return "linux/" + m;
-}
 
 plugin::Registrar reg{{
     .type = plugin::kRuntime,
@@ -29,7 +18,7 @@ plugin::Registrar reg{{
                           {"no_shim", false},
                           {"shim_debug", false}},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
-      ic.platforms().push_back(DefaultPlatform());
+      ic.AddDefaultPlatform();
       // containerd's no_shim runs the shim's service inside the daemon (Go
       // code this daemon does not have).
       if (ic.config["no_shim"].value_or(false))

@@ -1,7 +1,5 @@
 // Plugin io.containerd.runtime.v2 / task, configured as containerd 1.6's:
 // `platforms` (advertised) and `sched_core` (SCHED_CORE=1 for shims).
-#include <sys/utsname.h>
-
 #include "events/exchange.h"
 #include "metadata/namespaces.h"
 #include "pkg/errdefs.h"
@@ -10,20 +8,12 @@
 namespace mcd::runtime {
 namespace {
 
-std::string DefaultPlatform() {
-  utsname u{};
-  ::uname(&u);
-  std::string m = u.machine;
-  if (m == "x86_64") return "linux/amd64";
-  if (m == "aarch64") return "linux/arm64";
-  return "linux/" + m;
-}
-
 plugin::Registrar reg{{
     .type = plugin::kRuntimeV2,
     .id = "task",
     .requires_ = {plugin::kEvent, plugin::kMetadata},
-    .config = toml::table{{"platforms", toml::array{DefaultPlatform()}}, {"sched_core", false}},
+    .config =
+        toml::table{{"platforms", toml::array{plugin::DefaultPlatform()}}, {"sched_core", false}},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       if (const auto* ps = ic.config["platforms"].as_array()) {
         for (const auto& p : *ps) {
