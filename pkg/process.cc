@@ -48,12 +48,7 @@ std::string LookPath(const std::string& name) {
   return "";
 }
 
-Result Run(const Options& opts) {
-  if (opts.argv.empty()) throw errdefs::InvalidArgument("empty argv");
-  std::string exe = LookPath(opts.argv[0]);
-  if (exe.empty())
-    throw errdefs::NotFound("executable file " + opts.argv[0] + " not found in $PATH");
-
+int Spawn(const SpawnOptions& opts, pid_t* pid) {
   // Everything exec needs is built before the spawn.
   std::vector<char*> argv;
   for (const auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -62,11 +57,6 @@ Result Run(const Options& opts) {
   for (char** e = environ; *e; ++e) envp.push_back(*e);
   for (const auto& e : opts.extra_env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-
-  UniqueFd in_r, in_w, out_r, out_w, err_r, err_w;
-  MakePipe(&in_r, &in_w);
-  MakePipe(&out_r, &out_w);
-  if (!opts.merge_stderr) MakePipe(&err_r, &err_w);
 
   // posix_spawn, not fork: glibc spawns with CLONE_VM|CLONE_VFORK, so the
   // daemon's page tables are not copied and its threads take no
@@ -102,17 +92,43 @@ Result Run(const Options& opts) {
   ::posix_spawnattr_setflags(&attr, flags);
   if (!opts.cwd.empty())
     check(::posix_spawn_file_actions_addchdir_np(&fa, opts.cwd.c_str()), "spawn chdir");
-  check(::posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0), "spawn dup2");
-  check(::posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1), "spawn dup2");
-  check(::posix_spawn_file_actions_adddup2(&fa, opts.merge_stderr ? out_w.get() : err_w.get(), 2),
-        "spawn dup2");
-  // Nothing but stdio crosses exec: a long-lived child (a shim) holding an
+  for (size_t i = 0; i < opts.fds.size(); ++i) {
+    const int to = static_cast<int>(i);
+    if (opts.fds[i] < 0) {
+      check(
+          ::posix_spawn_file_actions_addopen(&fa, to, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0),
+          "spawn open");
+    } else {
+      check(::posix_spawn_file_actions_adddup2(&fa, opts.fds[i], to), "spawn dup2");
+    }
+  }
+  // Nothing else crosses exec: a long-lived child (a shim) holding an
   // inherited listening socket would make a restarted daemon think the
   // socket is still served.
-  check(::posix_spawn_file_actions_addclosefrom_np(&fa, 3), "spawn closefrom");
+  check(::posix_spawn_file_actions_addclosefrom_np(&fa, static_cast<int>(opts.fds.size())),
+        "spawn closefrom");
+  return ::posix_spawn(pid, opts.exe.c_str(), &fa, &attr, argv.data(), envp.data());
+}
 
+Result Run(const Options& opts) {
+  if (opts.argv.empty()) throw errdefs::InvalidArgument("empty argv");
+  std::string exe = LookPath(opts.argv[0]);
+  if (exe.empty())
+    throw errdefs::NotFound("executable file " + opts.argv[0] + " not found in $PATH");
+
+  UniqueFd in_r, in_w, out_r, out_w, err_r, err_w;
+  MakePipe(&in_r, &in_w);
+  MakePipe(&out_r, &out_w);
+  if (!opts.merge_stderr) MakePipe(&err_r, &err_w);
+
+  SpawnOptions so{.exe = exe,
+                  .argv = opts.argv,
+                  .extra_env = opts.extra_env,
+                  .cwd = opts.cwd,
+                  .new_process_group = opts.new_process_group,
+                  .fds = {in_r.get(), out_w.get(), opts.merge_stderr ? out_w.get() : err_w.get()}};
   pid_t pid = -1;
-  if (int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, argv.data(), envp.data()); rc != 0)
+  if (int rc = Spawn(so, &pid); rc != 0)
     throw errdefs::FromErrno(rc, "start " + exe + (opts.cwd.empty() ? "" : " in " + opts.cwd));
   in_r.reset();
   out_w.reset();

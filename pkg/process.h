@@ -31,6 +31,21 @@ struct Result {
 // Throws errdefs errors when the process cannot be started.
 Result Run(const Options& opts);
 
+// Starting a child without waiting for it (Run's first half, and the v1
+// shim's start): the child's fd i is fds[i] (-1: /dev/null), every fd above
+// them is closed, signal mask and handlers are reset.
+struct SpawnOptions {
+  std::string exe;  // a path: no PATH lookup here
+  std::vector<std::string> argv;
+  std::vector<std::string> extra_env;  // "K=V" added to the inherited environment
+  std::string cwd;                     // empty: inherit
+  bool new_process_group = false;      // setpgid(0, 0)
+  std::vector<int> fds;                // the child's 0, 1, 2, ...
+};
+// 0 and the child's pid, or posix_spawn's errno (the caller words the error:
+// containerd's callers each say it their way). Setup failures throw.
+int Spawn(const SpawnOptions& opts, pid_t* pid);
+
 // How the process ended, worded as Go's os.ProcessState: "exit status 3",
 // "signal: killed". containerd puts it in its errors.
 std::string Describe(const Result& r);

@@ -4,7 +4,6 @@
 #include <openssl/sha.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,8 +28,6 @@
 #include "pkg/process.h"
 #include "ttrpc/address.h"
 #include "ttrpc/io.h"
-
-extern char** environ;
 
 namespace mcd::runtime::v1 {
 namespace {
@@ -184,47 +181,14 @@ pid_t StartShim(const ShimConfig& c, const std::string& address, std::function<v
   UniqueFd out = FifoWriter(c.workdir + "/shim.stdout.log");
   UniqueFd err = FifoWriter(c.workdir + "/shim.stderr.log");
 
-  std::vector<std::string> args = Args(c);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::string gomax = "GOMAXPROCS=2";
-  std::vector<char*> envp;
-  for (char** e = environ; *e; ++e) envp.push_back(*e);
-  envp.push_back(gomax.data());
-  envp.push_back(nullptr);
-
-  auto check = [](int rc, const char* what) {
-    if (rc != 0) throw errdefs::FromErrno(rc, what);
-  };
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  check(::posix_spawn_file_actions_init(&fa), "posix_spawn_file_actions_init");
-  struct FaGuard {
-    posix_spawn_file_actions_t* fa;
-    ~FaGuard() { ::posix_spawn_file_actions_destroy(fa); }
-  } fa_guard{&fa};
-  check(::posix_spawnattr_init(&attr), "posix_spawnattr_init");
-  struct AttrGuard {
-    posix_spawnattr_t* attr;
-    ~AttrGuard() { ::posix_spawnattr_destroy(attr); }
-  } attr_guard{&attr};
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  ::posix_spawnattr_setsigmask(&attr, &none);
-  ::posix_spawnattr_setsigdefault(&attr, &all);
-  ::posix_spawnattr_setpgroup(&attr, 0);
-  ::posix_spawnattr_setflags(
-      &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  check(::posix_spawn_file_actions_addchdir_np(&fa, c.bundle.c_str()), "spawn chdir");
-  check(::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), "spawn open");
-  check(::posix_spawn_file_actions_adddup2(&fa, out.get(), 1), "spawn dup2");
-  check(::posix_spawn_file_actions_adddup2(&fa, err.get(), 2), "spawn dup2");
-  check(::posix_spawn_file_actions_adddup2(&fa, sock.get(), 3), "spawn dup2");
-  check(::posix_spawn_file_actions_addclosefrom_np(&fa, 4), "spawn closefrom");
+  process::SpawnOptions so{.exe = exe,
+                           .argv = Args(c),
+                           .extra_env = {"GOMAXPROCS=2"},
+                           .cwd = c.bundle,
+                           .new_process_group = true,
+                           .fds = {-1, out.get(), err.get(), sock.get()}};
   pid_t pid = -1;
-  if (int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, argv.data(), envp.data()); rc != 0)
+  if (int rc = process::Spawn(so, &pid); rc != 0)
     throw errdefs::Unknown("failed to start shim: fork/exec " + exe + ": " +
                            errdefs::ErrnoText(rc));
   // The shim owns the socket now; the daemon only dials it.
