@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <optional>
-#include <thread>
 
 #include "events/exchange.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
@@ -252,7 +251,7 @@ std::shared_ptr<Task> Runtime::Create(const Context& ctx, const std::string& id,
     api->LoadCgroup(resp.pid());
 
     std::lock_guard lk(mu_);
-    shims_[ns][id] = shim;
+    shims_.Put(ns, id, shim);
   } catch (...) {
     if (shim->pid > 0) KillShim(shim->pid, 10s);
     shim->Close();
@@ -292,12 +291,7 @@ std::shared_ptr<Task> Runtime::Create(const Context& ctx, const std::string& id,
 
 std::shared_ptr<Runtime::Shim> Runtime::Find(const std::string& ns, const std::string& id) const {
   std::lock_guard lk(mu_);
-  auto it = shims_.find(ns);
-  if (it != shims_.end()) {
-    auto s = it->second.find(id);
-    if (s != it->second.end()) return s->second;
-  }
-  return nullptr;
+  return shims_.Find(ns, id);
 }
 
 std::shared_ptr<Task> Runtime::Get(const std::string& ns, const std::string& id) const {
@@ -309,26 +303,18 @@ std::shared_ptr<Task> Runtime::Get(const std::string& ns, const std::string& id)
 std::vector<std::shared_ptr<Task>> Runtime::List(const std::string& ns) const {
   std::vector<std::shared_ptr<Task>> out;
   std::lock_guard lk(mu_);
-  for (const auto& [n, m] : shims_) {
-    if (!ns.empty() && n != ns) continue;
-    for (const auto& [id, s] : m) out.push_back(s->task);
-  }
+  for (const auto& s : shims_.List(ns)) out.push_back(s->task);
   return out;
 }
 
 bool Runtime::HasTasks(const std::string& ns) const {
   std::lock_guard lk(mu_);
-  auto it = shims_.find(ns);
-  return it != shims_.end() && !it->second.empty();
+  return shims_.HasAny(ns);
 }
 
 void Runtime::Erase(const std::string& ns, const std::string& id, const Shim* s) {
   std::lock_guard lk(mu_);
-  auto it = shims_.find(ns);
-  if (it == shims_.end()) return;
-  auto j = it->second.find(id);
-  if (j != it->second.end() && j->second.get() == s) it->second.erase(j);
-  if (it->second.empty()) shims_.erase(it);
+  shims_.Erase(ns, id, s);
 }
 
 void Runtime::RemoveBundle(const std::string& ns, const std::string& id) const {
@@ -401,8 +387,7 @@ void Runtime::OnShimLost(const std::shared_ptr<Shim>& s) {
     if (closing_) return;  // our own shutdown closed it; the shim lives on
     // Not registered: a Create still running (it fails on its own) or
     // already deleted.
-    auto it = shims_.find(s->ns);
-    if (it == shims_.end() || !it->second.count(s->id) || it->second.at(s->id) != s) return;
+    if (shims_.Find(s->ns, s->id) != s) return;
   }
   if (!s->task->MarkDead()) return;  // a Delete owns it, or cleaned up already
   // Blocking work (runc delete): never on the io threads.
@@ -410,18 +395,7 @@ void Runtime::OnShimLost(const std::shared_ptr<Shim>& s) {
 }
 
 void Runtime::InBackground(std::function<void()> fn) {
-  {
-    std::lock_guard lk(mu_);
-    ++cleanups_;
-  }
-  std::thread([self = shared_from_this(), fn = std::move(fn)] {
-    fn();
-    {
-      std::lock_guard lk(self->mu_);
-      --self->cleanups_;
-    }
-    self->cv_.notify_all();
-  }).detach();
+  jobs_.Run(shared_from_this(), std::move(fn));
 }
 
 void Runtime::CleanupDead(const std::string& ns, const std::string& id,
@@ -503,7 +477,7 @@ void Runtime::Load() {
       api->LoadCgroup(s->task->pid());
       {
         std::lock_guard lk(mu_);
-        shims_[ns][id] = s;
+        shims_.Put(ns, id, s);
       }
       Watch(s);
     }
@@ -515,12 +489,11 @@ void Runtime::Close() {
   {
     std::lock_guard lk(mu_);
     closing_ = true;
-    for (auto& [ns, m] : shims_)
-      for (auto& [id, s] : m) all.push_back(s);
+    all = shims_.List("");
   }
   for (auto& s : all) s->Close();
   std::unique_lock lk(mu_);
-  cv_.wait_for(lk, 15s, [&] { return cleanups_ == 0; });
+  jobs_.WaitIdle(lk, 15s);
 }
 
 }  // namespace mcd::runtime::v1

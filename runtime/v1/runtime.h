@@ -11,14 +11,15 @@
 #include <sys/types.h>
 
 #include <condition_variable>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "github.com/containerd/containerd/runtime/linux/runctypes/runc.pb.h"
 #include "plugins/plugin.h"
+#include "runtime/v2/background.h"
 #include "runtime/v2/manager.h"
+#include "runtime/v2/task_table.h"
 
 namespace mcd::metadata {
 class DB;
@@ -81,9 +82,9 @@ class Runtime : public plugin::Instance,
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, std::map<std::string, std::shared_ptr<Shim>>> shims_;
+  TaskTable<std::shared_ptr<Shim>> shims_;
   bool closing_ = false;
-  size_t cleanups_ = 0;
+  BackgroundJobs jobs_{mu_, cv_};
 };
 
 // RuncOptions from a container's runtime options Any (defaults when absent);

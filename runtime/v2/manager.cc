@@ -97,8 +97,7 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
   {
     std::unique_lock lk(mu_);
     if (closing_) throw errdefs::Unavailable("runtime is shutting down");
-    auto it = tasks_.find(ns);
-    if (it != tasks_.end() && it->second.count(id)) throw errdefs::AlreadyExists("task " + id);
+    if (tasks_.Find(ns, id)) throw errdefs::AlreadyExists("task " + id);
     // A create of the same id in flight: containerd's second create fails
     // making the bundle directory the first one made.
     if (creating_.count(key))
@@ -236,7 +235,7 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
   }
   {
     std::lock_guard lk(mu_);
-    tasks_[ns][id] = task;
+    tasks_.Put(ns, id, task);
   }
   Watch(task);
   return task;
@@ -246,42 +245,28 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
 
 std::shared_ptr<Task> TaskManager::Get(const std::string& ns, const std::string& id) const {
   std::lock_guard lk(mu_);
-  auto it = tasks_.find(ns);
-  if (it != tasks_.end()) {
-    auto t = it->second.find(id);
-    if (t != it->second.end()) return t->second;
-  }
+  if (auto t = tasks_.Find(ns, id)) return t;
   throw errdefs::Error(errdefs::Code::kNotFound, "task " + id + " not found");
 }
 
 std::vector<std::shared_ptr<Task>> TaskManager::List(const std::string& ns) const {
-  std::vector<std::shared_ptr<Task>> out;
   std::lock_guard lk(mu_);
-  for (const auto& [n, m] : tasks_) {
-    if (!ns.empty() && n != ns) continue;
-    for (const auto& [id, t] : m) out.push_back(t);
-  }
-  return out;
+  return tasks_.List(ns);
 }
 
 bool TaskManager::HasTasks(const std::string& ns) const {
   std::lock_guard lk(mu_);
-  auto it = tasks_.find(ns);
-  return it != tasks_.end() && !it->second.empty();
+  return tasks_.HasAny(ns);
 }
 
 size_t TaskManager::PendingCleanups() const {
   std::lock_guard lk(mu_);
-  return cleanups_ + dead_.size();
+  return jobs_.Pending() + dead_.size();
 }
 
 void TaskManager::Erase(const std::string& ns, const std::string& id, const Task* t) {
   std::lock_guard lk(mu_);
-  auto it = tasks_.find(ns);
-  if (it == tasks_.end()) return;
-  auto j = it->second.find(id);
-  if (j != it->second.end() && j->second.get() == t) it->second.erase(j);
-  if (it->second.empty()) tasks_.erase(it);
+  tasks_.Erase(ns, id, t);
 }
 
 // ---------------------------------------------------------------- delete
@@ -359,18 +344,7 @@ Exit TaskManager::Delete(const Context& ctx, const std::string& id) {
 }
 
 void TaskManager::InBackground(std::function<void()> fn) {
-  {
-    std::lock_guard lk(mu_);
-    ++cleanups_;
-  }
-  std::thread([self = shared_from_this(), fn = std::move(fn)] {
-    fn();
-    {
-      std::lock_guard lk(self->mu_);
-      --self->cleanups_;
-    }
-    self->cv_.notify_all();
-  }).detach();
+  jobs_.Run(shared_from_this(), std::move(fn));
 }
 
 void TaskManager::Retire(std::shared_ptr<Task> t, Bundle::Retired files) {
@@ -644,7 +618,7 @@ void TaskManager::Load() {
     std::lock_guard lk(mu_);
     for (auto& c : found) {
       if (c->ok) {
-        tasks_[c->task->ns()][c->task->id()] = c->task;
+        tasks_.Put(c->task->ns(), c->task->id(), c->task);
         watch.push_back(c->task);
       } else if (!c->task) {
         log::Info("shim not reachable",
@@ -672,7 +646,7 @@ void TaskManager::Load() {
     // Kept until its cleanup is done (not listed; a container delete waits).
     auto t = std::make_shared<Task>(d.bundle, d.cmd, d.cmd.binary, nullptr, nullptr);
     t->MarkDead();
-    tasks_[d.bundle.ns()][d.bundle.id()] = t;
+    tasks_.Put(d.bundle.ns(), d.bundle.id(), t);
     d.task = t;
     d.at_startup = true;
     dead_.push_back(std::move(d));
@@ -702,12 +676,11 @@ void TaskManager::Close() {
   {
     std::lock_guard lk(mu_);
     closing_ = true;
-    for (auto& [ns, m] : tasks_)
-      for (auto& [id, t] : m) all.push_back(t);
+    all = tasks_.List("");
   }
   for (auto& t : all) t->Close();
   std::unique_lock lk(mu_);
-  cv_.wait_for(lk, 15s, [&] { return cleanups_ == 0; });
+  jobs_.WaitIdle(lk, 15s);
 }
 
 }  // namespace mcd::runtime

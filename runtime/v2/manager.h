@@ -6,12 +6,10 @@
 // closing.
 #include <condition_variable>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <google/protobuf/any.pb.h>
@@ -19,8 +17,10 @@
 #include "github.com/containerd/containerd/api/types/mount.pb.h"
 #include "pkg/context.h"
 #include "plugins/plugin.h"
+#include "runtime/v2/background.h"
 #include "runtime/v2/binary.h"
 #include "runtime/v2/task.h"
+#include "runtime/v2/task_table.h"
 
 namespace mcd::events {
 class Exchange;
@@ -112,7 +112,7 @@ class TaskManager : public plugin::Instance,
   void OnShimLost(const std::shared_ptr<Task>& t);
   void Spawn(Dead d);
   void Cleanup(Dead d);
-  // Runs fn on a detached thread counted in cleanups_ (Close waits for it);
+  // Runs fn on a detached thread counted in jobs_ (Close waits for it);
   // the thread keeps the manager alive.
   void InBackground(std::function<void()> fn);
   // Background end of a Delete: shim Shutdown, close, remove the hidden bundle.
@@ -127,13 +127,13 @@ class TaskManager : public plugin::Instance,
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, std::map<std::string, std::shared_ptr<Task>>> tasks_;
+  TaskTable<std::shared_ptr<Task>> tasks_;
   std::set<std::string> creating_;       // "<ns>/<id>" reserved by a Create in flight
   std::multiset<std::string> retiring_;  // "<ns>/<id>" whose deleted shim is shutting down
   std::vector<Dead> dead_;               // found at Load, cleaned at Serving
   bool serving_ = false;
   bool closing_ = false;
-  size_t cleanups_ = 0;
+  BackgroundJobs jobs_{mu_, cv_};
 };
 
 }  // namespace mcd::runtime
