@@ -215,4 +215,23 @@ process::Result RunWithPty(const std::string& command) {
   return process::Run(o);
 }
 
+std::string ResultText(const process::Result& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+}
+
+void BusyboxDaemonTest::SetUp() {
+  for (const auto& tool : tools_) Require(tool);
+  d_ = std::make_unique<Daemon>(dir_.path());
+  d_->Start();
+  ASSERT_NO_FATAL_FAILURE(ImportBusybox(*d_, dir_.path(), image_));
+}
+
+void BusyboxDaemonTest::TearDown() {
+  if (!d_->running()) return;
+  for (const auto& id : ids_) {
+    Ctr(*d_, {"task", "rm", "-f", id});
+    Ctr(*d_, {"containers", "rm", id});
+  }
+}
+
 }  // namespace mcd::itest::rt

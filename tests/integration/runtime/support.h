@@ -2,9 +2,11 @@
 // Helpers for the runtime integration tests: a live `ctr events` reader,
 // the shim processes that belong to a daemon, and what a daemon may have
 // left behind (shims, mounts, bundles, sockets).
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,5 +54,28 @@ void ImportBusybox(const Daemon& d, const std::string& dir, const std::string& n
 
 // Runs argv with a pty as stdin/stdout via script(1); returns its output.
 process::Result RunWithPty(const std::string& command);
+
+// A command's exit code, stdout and stderr, for assertion messages.
+std::string ResultText(const process::Result& r);
+
+// A daemon on a temp dir with the busybox test image imported, once the
+// tools the tests need are found; the tasks and containers named in ids_
+// are removed after each test. The v1 runtime tests share it.
+class BusyboxDaemonTest : public ::testing::Test {
+ protected:
+  BusyboxDaemonTest(std::vector<std::string> tools, std::string image)
+      : tools_(std::move(tools)), image_(std::move(image)) {}
+  void SetUp() override;
+  void TearDown() override;
+  Daemon& d() { return *d_; }
+
+  TempDir dir_;
+  std::unique_ptr<Daemon> d_;
+  std::vector<std::string> ids_;
+
+ private:
+  std::vector<std::string> tools_;
+  std::string image_;
+};
 
 }  // namespace mcd::itest::rt

@@ -22,37 +22,16 @@ const char* const kLimit = "8388608";  // 8 MiB
 // One shell process doubling a string up to 128 MiB: far past the limit.
 const char* const kHog = "a=x; i=0; while [ $i -lt 27 ]; do a=$a$a; i=$((i+1)); done";
 
-std::string Out(const process::Result& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-}
-
 size_t Count(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
 }
 
-class V1OomTest : public ::testing::Test {
+class V1OomTest : public BusyboxDaemonTest {
  protected:
-  void SetUp() override {
-    for (const char* tool : {"ctr", "runc", "containerd-shim", "containerd-shim-runc-v2"})
-      Require(tool);
-    d_ = std::make_unique<Daemon>(dir_.path());
-    d_->Start();
-    ASSERT_NO_FATAL_FAILURE(ImportBusybox(*d_, dir_.path(), kImage));
-  }
-  void TearDown() override {
-    if (!d_->running()) return;
-    for (const auto& id : ids_) {
-      Ctr(*d_, {"task", "rm", "-f", id});
-      Ctr(*d_, {"containers", "rm", id});
-    }
-  }
-  Daemon& d() { return *d_; }
-
-  TempDir dir_;
-  std::unique_ptr<Daemon> d_;
-  std::vector<std::string> ids_;
+  V1OomTest()
+      : BusyboxDaemonTest({"ctr", "runc", "containerd-shim", "containerd-shim-runc-v2"}, kImage) {}
 };
 
 TEST_F(V1OomTest, OomKilledTaskPublishesTaskOom) {
@@ -61,12 +40,12 @@ TEST_F(V1OomTest, OomKilledTaskPublishesTaskOom) {
   ids_ = {"v1fine", "v1oom"};
   auto r = Ctr(d(), {"run", "--rm", "--runtime", kV1, "--memory-limit", kLimit, kImage, "v1fine",
                      "sh", "-c", "a=x; echo ${#a}"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   ASSERT_TRUE(events.WaitFor({"/tasks/delete", "\"v1fine\""})) << events.seen();
 
   r = Ctr(d(), {"run", "--rm", "--runtime", kV1, "--memory-limit", kLimit, kImage, "v1oom", "sh",
                 "-c", kHog});
-  EXPECT_EQ(r.exit_code, 137) << Out(r);
+  EXPECT_EQ(r.exit_code, 137) << ResultText(r);
   ASSERT_TRUE(events.WaitFor({"default /tasks/oom {\"container_id\":\"v1oom\"}"})) << events.seen();
   ASSERT_TRUE(events.WaitFor({"/tasks/delete", "\"v1oom\""})) << events.seen();
   // One OOM, one event; none for the task that stayed under its limit.
@@ -78,7 +57,7 @@ TEST_F(V1OomTest, V2TasksReportTheirOwnOoms) {
   EventWatcher events(d());
   ids_ = {"v2oom"};
   auto r = Ctr(d(), {"run", "--rm", "--memory-limit", kLimit, kImage, "v2oom", "sh", "-c", kHog});
-  EXPECT_EQ(r.exit_code, 137) << Out(r);
+  EXPECT_EQ(r.exit_code, 137) << ResultText(r);
   ASSERT_TRUE(events.WaitFor({"default /tasks/oom {\"container_id\":\"v2oom\"}"})) << events.seen();
   ASSERT_TRUE(events.WaitFor({"/tasks/delete", "\"v2oom\""})) << events.seen();
   EXPECT_EQ(Count(events.seen(), "/tasks/oom {\"container_id\":\"v2oom\"}"), 1u) << events.seen();
@@ -88,22 +67,22 @@ TEST_F(V1OomTest, ReconnectedTaskIsMonitoredAfterARestart) {
   ids_ = {"v1oomr"};
   auto r = Ctr(d(), {"run", "-d", "--runtime", kV1, "--memory-limit", kLimit, kImage, "v1oomr",
                      "sleep", "1000"});
-  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  ASSERT_EQ(r.exit_code, 0) << ResultText(r);
   d().Kill();
   d().Start();
   EventWatcher events(d());
   // An exec'd process shares the task's memory cgroup.
   r = Ctr(d(), {"task", "exec", "--exec-id", "hog", "v1oomr", "sh", "-c", kHog});
-  EXPECT_EQ(r.exit_code, 137) << Out(r);
+  EXPECT_EQ(r.exit_code, 137) << ResultText(r);
   ASSERT_TRUE(events.WaitFor({"default /tasks/oom {\"container_id\":\"v1oomr\"}"}))
       << events.seen();
   // The task lives on (only the hog was killed) and is deleted as usual.
   EXPECT_TRUE(
       std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1oomr\s+\d+\s+RUNNING)")));
   r = Ctr(d(), {"task", "rm", "-f", "v1oomr"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   r = Ctr(d(), {"c", "rm", "v1oomr"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   EXPECT_EQ(Count(events.seen(), "/tasks/oom"), 1u) << events.seen();
 }
 

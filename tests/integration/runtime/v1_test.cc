@@ -18,10 +18,6 @@ namespace {
 const char* const kImage = "docker.io/library/busybox:latest";
 const char* const kV1 = "io.containerd.runtime.v1.linux";
 
-std::string Out(const process::Result& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-}
-
 std::vector<std::string> Entries(const std::string& dir) {
   std::vector<std::string> out;
   if (!fs::Exists(dir)) return out;
@@ -55,30 +51,13 @@ std::string Join(const std::vector<std::string>& v) {
   return s;
 }
 
-class RuntimeV1Test : public ::testing::Test {
+class RuntimeV1Test : public BusyboxDaemonTest {
  protected:
-  void SetUp() override {
-    for (const char* tool : {"ctr", "runc", "containerd-shim"}) Require(tool);
-    d_ = std::make_unique<Daemon>(dir_.path());
-    d_->Start();
-    ASSERT_NO_FATAL_FAILURE(ImportBusybox(*d_, dir_.path(), kImage));
-  }
-  void TearDown() override {
-    if (!d_->running()) return;
-    for (const auto& id : ids_) {
-      Ctr(*d_, {"task", "rm", "-f", id});
-      Ctr(*d_, {"containers", "rm", id});
-    }
-  }
-  Daemon& d() { return *d_; }
+  RuntimeV1Test() : BusyboxDaemonTest({"ctr", "runc", "containerd-shim"}, kImage) {}
   process::Result RunDetached(const std::string& id) {
     ids_.push_back(id);
     return Ctr(d(), {"run", "--runtime", kV1, "-d", kImage, id, "sleep", "1000"});
   }
-
-  TempDir dir_;
-  std::unique_ptr<Daemon> d_;
-  std::vector<std::string> ids_;
 };
 
 TEST_F(RuntimeV1Test, PluginListed) {
@@ -92,7 +71,7 @@ TEST_F(RuntimeV1Test, RunRmOutputAndExitCode) {
   ids_.push_back("v1run");
   auto r =
       Ctr(d(), {"run", "--runtime", kV1, "--rm", kImage, "v1run", "sh", "-c", "echo hi; exit 3"});
-  EXPECT_EQ(r.exit_code, 3) << Out(r);
+  EXPECT_EQ(r.exit_code, 3) << ResultText(r);
   EXPECT_EQ(r.out, "hi\n");
   EXPECT_EQ(Ctr(d(), {"c", "ls", "-q"}).out, "");
   EXPECT_EQ(Join(V1Leftovers(d(), "v1run")), "");
@@ -101,7 +80,7 @@ TEST_F(RuntimeV1Test, RunRmOutputAndExitCode) {
 
 TEST_F(RuntimeV1Test, DetachedExecKillRemove) {
   auto r = RunDetached("v1d");
-  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  ASSERT_EQ(r.exit_code, 0) << ResultText(r);
   const std::string bundle = d().state() + "/io.containerd.runtime.v1.linux/default/v1d";
   for (const char* f : {"config.json", "address", "shim.pid", "init.pid"})
     EXPECT_TRUE(fs::Exists(bundle + "/" + f)) << f;
@@ -111,31 +90,31 @@ TEST_F(RuntimeV1Test, DetachedExecKillRemove) {
       std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1d\s+\d+\s+RUNNING)")));
 
   r = Ctr(d(), {"task", "start", "v1d"});
-  EXPECT_EQ(r.exit_code, 1) << Out(r);
-  EXPECT_NE(r.err.find("ctr: task v1d: already exists"), std::string::npos) << Out(r);
+  EXPECT_EQ(r.exit_code, 1) << ResultText(r);
+  EXPECT_NE(r.err.find("ctr: task v1d: already exists"), std::string::npos) << ResultText(r);
 
   r = Ctr(d(), {"task", "exec", "--exec-id", "e1", "v1d", "sh", "-c", "echo in-exec; exit 4"});
-  EXPECT_EQ(r.exit_code, 4) << Out(r);
+  EXPECT_EQ(r.exit_code, 4) << ResultText(r);
   EXPECT_EQ(r.out, "in-exec\n");
 
   // The daemon reads the task's cgroup itself, as containerd's runtime v1.
   r = Ctr(d(), {"task", "metrics", "v1d"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   EXPECT_NE(r.out.find("memory.usage_in_bytes"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("pids.current"), std::string::npos) << r.out;
 
   EventWatcher events(d());
   r = Ctr(d(), {"task", "kill", "-s", "KILL", "v1d"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   ASSERT_TRUE(events.WaitFor({"/tasks/exit", "\"v1d\"", "\"exit_status\":137"})) << events.seen();
   EXPECT_TRUE(
       std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1d\s+\d+\s+STOPPED)")));
   r = Ctr(d(), {"task", "rm", "v1d"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   // The runtime publishes the delete itself (the v1 shim does not).
   EXPECT_TRUE(events.WaitFor({"/tasks/delete", "\"v1d\""})) << events.seen();
   r = Ctr(d(), {"c", "rm", "v1d"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   EXPECT_EQ(Join(V1Leftovers(d(), "v1d")), "");
 }
 
@@ -144,7 +123,7 @@ TEST_F(RuntimeV1Test, GoClientRuncOptions) {
   Require("go");
   std::string bin = dir_.path() + "/goclientv1";
   auto r = BuildGo(MCD_GOCLIENTV1_DIR, bin);
-  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  ASSERT_EQ(r.exit_code, 0) << ResultText(r);
   ids_.push_back("gov1");
   // The shim's own cgroup (WithShimCgroup), made in two hierarchies (a new
   // cpuset cgroup would take no process); removed once the shim is gone.
@@ -161,7 +140,7 @@ TEST_F(RuntimeV1Test, GoClientRuncOptions) {
     cgroups.dirs.push_back(dir);
   }
   r = Sh({bin, d().socket(), kImage, "gov1", d().state() + "/io.containerd.runtime.v1.linux", cg});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   EXPECT_TRUE(std::regex_search(r.out, std::regex("shim-cgroup=\\d+:memory:" + cg + "\n")))
       << r.out;
   std::smatch m;
@@ -183,11 +162,11 @@ TEST_F(RuntimeV1Test, GoClientRuncOptions) {
 
 TEST_F(RuntimeV1Test, SurvivesDaemonCrash) {
   auto r = RunDetached("v1crash");
-  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  ASSERT_EQ(r.exit_code, 0) << ResultText(r);
   // A second task whose shim dies while the daemon is down: cleaned up at
   // start-up (runc state, mount, bundle), its container left to delete.
   r = RunDetached("v1gone");
-  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  ASSERT_EQ(r.exit_code, 0) << ResultText(r);
   const std::string gone = d().state() + "/io.containerd.runtime.v1.linux/default/v1gone";
   pid_t gone_shim = std::stoi(fs::ReadFile(gone + "/shim.pid"));
   d().Kill();
@@ -198,33 +177,33 @@ TEST_F(RuntimeV1Test, SurvivesDaemonCrash) {
           .empty());
   d().Start();
   r = Ctr(d(), {"task", "ls", "-q"});
-  EXPECT_EQ(r.out, "v1crash\n") << Out(r);
+  EXPECT_EQ(r.out, "v1crash\n") << ResultText(r);
   EXPECT_FALSE(fs::Exists(gone));
   EXPECT_FALSE(fs::Exists("/run/containerd/runc/default/v1gone"));
   r = Ctr(d(), {"c", "rm", "v1gone"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   EXPECT_FALSE(fs::Exists(runtime::v1::SocketAddress(d().socket(), "default", "v1gone").substr(7)));
 
   EXPECT_TRUE(
       std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1crash\s+\d+\s+RUNNING)")));
   r = Ctr(d(), {"task", "exec", "--exec-id", "e1", "v1crash", "echo", "after-restart"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   EXPECT_EQ(r.out, "after-restart\n");
   r = Ctr(d(), {"task", "metrics", "v1crash"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   EXPECT_NE(r.out.find("memory.usage_in_bytes"), std::string::npos) << r.out;
   r = Ctr(d(), {"task", "kill", "-s", "KILL", "v1crash"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   r = Ctr(d(), {"task", "rm", "-f", "v1crash"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   r = Ctr(d(), {"c", "rm", "v1crash"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   EXPECT_EQ(Join(V1Leftovers(d(), "v1crash")), "");
 }
 
 TEST_F(RuntimeV1Test, ShimKilledWhileDaemonRuns) {
   auto r = RunDetached("v1dead");
-  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  ASSERT_EQ(r.exit_code, 0) << ResultText(r);
   const std::string bundle = d().state() + "/io.containerd.runtime.v1.linux/default/v1dead";
   pid_t shim = std::stoi(fs::ReadFile(bundle + "/shim.pid"));
   EventWatcher events(d());
@@ -234,7 +213,7 @@ TEST_F(RuntimeV1Test, ShimKilledWhileDaemonRuns) {
   ASSERT_TRUE(events.WaitFor({"/tasks/delete", "\"v1dead\""})) << events.seen();
   EXPECT_EQ(Ctr(d(), {"task", "ls", "-q"}).out, "");
   r = Ctr(d(), {"c", "rm", "v1dead"});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   EXPECT_EQ(Join(V1Leftovers(d(), "v1dead")), "");
 }
 
@@ -248,9 +227,9 @@ TEST(RuntimeV1Config, NoShimIsRefused) {
   d.Start();
   auto r = Ctr(d, {"plugins", "ls", "-d", "id==linux"});
   EXPECT_NE(r.out.find("no_shim = true (the in-process shim) is not supported"), std::string::npos)
-      << Out(r);
+      << ResultText(r);
   r = Ctr(d, {"plugins", "ls", "id==tasks"});
-  EXPECT_NE(r.out.find(" ok"), std::string::npos) << Out(r);
+  EXPECT_NE(r.out.find(" ok"), std::string::npos) << ResultText(r);
 }
 
 // A shim binary that is not there fails the create as containerd's does,
@@ -264,11 +243,11 @@ TEST(RuntimeV1Config, MissingShimBinary) {
   d.Start();
   ASSERT_NO_FATAL_FAILURE(ImportBusybox(d, dir.path(), kImage));
   auto r = Ctr(d, {"run", "--runtime", kV1, "-d", kImage, "noshim", "true"});
-  EXPECT_EQ(r.exit_code, 1) << Out(r);
+  EXPECT_EQ(r.exit_code, 1) << ResultText(r);
   EXPECT_NE(r.err.find("ctr: failed to start shim: no-such-shim resolves to executable in current "
                        "directory (./no-such-shim): unknown"),
             std::string::npos)
-      << Out(r);
+      << ResultText(r);
   EXPECT_EQ(Ctr(d, {"c", "rm", "noshim"}).exit_code, 0);
   EXPECT_EQ(Join(V1Leftovers(d, "noshim")), "");
 }
