@@ -122,7 +122,7 @@ TEST_F(RuntimeV1Test, DetachedExecKillRemove) {
 TEST_F(RuntimeV1Test, GoClientRuncOptions) {
   Require("go");
   std::string bin = dir_.path() + "/goclientv1";
-  auto r = BuildGo(MCD_GOCLIENTV1_DIR, bin);
+  auto r = BuildGo(MCD_GOCLIENT_DIR, bin);
   ASSERT_EQ(r.exit_code, 0) << ResultText(r);
   ids_.push_back("gov1");
   // The shim's own cgroup (WithShimCgroup), made in two hierarchies (a new
