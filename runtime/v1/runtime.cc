@@ -1,6 +1,5 @@
 #include "runtime/v1/runtime.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +18,8 @@
 #include "runtime/v1/shim.h"
 #include "runtime/v1/shim_api.h"
 #include "runtime/v1/translate.h"
+#include "runtime/v2/task_events.h"
+#include "runtime/v2/weak_call.h"
 
 namespace mcd::runtime::v1 {
 
@@ -44,17 +45,10 @@ struct Runtime::Shim {
 
 namespace {
 
-std::vector<std::string> SubDirs(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name.empty() || name[0] == '.') continue;  // ".", "..", and atomic deletes
-    struct stat st;
-    if (::lstat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) out.push_back(name);
-  }
-  ::closedir(d);
+// SubDirs without the hidden ones (atomic deletes in progress).
+std::vector<std::string> VisibleSubDirs(const std::string& dir) {
+  std::vector<std::string> out = SubDirs(dir);
+  std::erase_if(out, [](const std::string& name) { return name[0] == '.'; });
   return out;
 }
 
@@ -80,14 +74,8 @@ void AtomicDelete(const std::string& path) {
 void PublishTaskExit(events::Exchange* events, const std::string& ns, const std::string& id,
                      const Exit& exit) {
   if (!events) return;
-  containerd::events::TaskExit te;
-  te.set_container_id(id);
-  te.set_id(id);
-  te.set_pid(exit.pid);
-  te.set_exit_status(exit.status);
-  ToTimestamp(exit.at, te.mutable_exited_at());
   try {
-    events->Publish(MakeContext(ns), "/tasks/exit", te);
+    events->Publish(MakeContext(ns), "/tasks/exit", TaskExitEvent(id, exit));
   } catch (const std::exception& e) {
     log::Error("publish task exit", {{"id", id}, {"error", e.what()}});
   }
@@ -96,13 +84,8 @@ void PublishTaskExit(events::Exchange* events, const std::string& ns, const std:
 void PublishTaskDelete(events::Exchange* events, const std::string& ns, const std::string& id,
                        const Exit& exit) {
   if (!events) return;
-  containerd::events::TaskDelete td;
-  td.set_container_id(id);
-  td.set_pid(exit.pid);
-  td.set_exit_status(exit.status);
-  ToTimestamp(exit.at, td.mutable_exited_at());
   try {
-    events->Publish(MakeContext(ns), "/tasks/delete", td);
+    events->Publish(MakeContext(ns), "/tasks/delete", TaskDeleteEvent(id, exit));
   } catch (const std::exception& e) {
     log::Error("publish task delete", {{"id", id}, {"error", e.what()}});
   }
@@ -210,13 +193,7 @@ std::shared_ptr<Task> Runtime::Create(const Context& ctx, const std::string& id,
     // A reader on the fifos first: the shim's writes never block on them.
     shim->out = ShimLog::OpenFifo(workdir + "/shim.stdout.log", cfg_.shim_debug);
     shim->err = ShimLog::OpenFifo(workdir + "/shim.stderr.log", cfg_.shim_debug);
-    std::weak_ptr<Runtime> wr = weak_from_this();
-    std::weak_ptr<Shim> ws = shim;
-    shim->pid = StartShim(sc, address, [wr, ws] {
-      auto r = wr.lock();
-      auto s = ws.lock();
-      if (r && s) r->OnShimLost(s);
-    });
+    shim->pid = StartShim(sc, address, WeakCall(weak_from_this(), shim, &Runtime::OnShimLost));
     try {
       shim->client = ttrpc::Client::Connect(address, 10s);
     } catch (const std::exception& e) {
@@ -372,13 +349,7 @@ Exit Runtime::Delete(const Context& ctx, const std::string& id) {
 // ---------------------------------------------------------------- dead shims
 
 void Runtime::Watch(const std::shared_ptr<Shim>& s) {
-  std::weak_ptr<Runtime> wr = weak_from_this();
-  std::weak_ptr<Shim> ws = s;
-  s->client->OnClose([wr, ws] {
-    auto r = wr.lock();
-    auto sh = ws.lock();
-    if (r && sh) r->OnShimLost(sh);
-  });
+  s->client->OnClose(WeakCall(weak_from_this(), s, &Runtime::OnShimLost));
 }
 
 void Runtime::OnShimLost(const std::shared_ptr<Shim>& s) {
@@ -442,8 +413,8 @@ void Runtime::CleanupDead(const std::string& ns, const std::string& id,
 // ---------------------------------------------------------------- start-up
 
 void Runtime::Load() {
-  for (const auto& ns : SubDirs(cfg_.state)) {
-    for (const auto& id : SubDirs(cfg_.state + "/" + ns)) {
+  for (const auto& ns : VisibleSubDirs(cfg_.state)) {
+    for (const auto& id : VisibleSubDirs(cfg_.state + "/" + ns)) {
       const std::string path = BundlePath(ns, id);
       std::string address;
       try {

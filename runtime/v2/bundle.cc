@@ -1,5 +1,6 @@
 #include "runtime/v2/bundle.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -153,6 +154,20 @@ void Bundle::Retired::Remove() const {
 
 void Bundle::Delete() const {
   Retire().Remove();
+}
+
+std::vector<std::string> SubDirs(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (::lstat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) out.push_back(name);
+  }
+  ::closedir(d);
+  return out;
 }
 
 }  // namespace mcd::runtime

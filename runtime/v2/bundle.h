@@ -8,6 +8,7 @@
 // The shim adds address, init.pid, log.json, options.json, runtime.
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mcd::runtime {
 
@@ -54,5 +55,10 @@ void WriteFile(const std::string& path, std::string_view data, int mode);
 
 // Unmounts everything stacked on `target` (lazy), as mount.UnmountAll does.
 void UnmountAll(const std::string& target);
+
+// The names of the directories in dir (links not followed; "." and ".."
+// left out, hidden ones kept); empty when dir cannot be read. The start-up
+// walk of both runtimes' <state>/<ns>/<id>.
+std::vector<std::string> SubDirs(const std::string& dir);
 
 }  // namespace mcd::runtime

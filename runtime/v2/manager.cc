@@ -6,29 +6,16 @@
 #include <cstdio>
 
 #include "events/exchange.h"
-#include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
 #include "pkg/log.h"
+#include "runtime/v2/task_events.h"
+#include "runtime/v2/weak_call.h"
 
 namespace mcd::runtime {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::vector<std::string> SubDirs(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    struct stat st;
-    if (::lstat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) out.push_back(name);
-  }
-  ::closedir(d);
-  return out;
-}
 
 bool IsEmptyDir(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
@@ -417,13 +404,7 @@ void TaskManager::FinishRetired(const std::string& ns, const std::string& hidden
 // ---------------------------------------------------------------- shim loss
 
 void TaskManager::Watch(const std::shared_ptr<Task>& t) {
-  std::weak_ptr<TaskManager> wm = weak_from_this();
-  std::weak_ptr<Task> wt = t;
-  t->OnClose([wm, wt] {
-    auto m = wm.lock();
-    auto task = wt.lock();
-    if (m && task) m->OnShimLost(task);
-  });
+  t->OnClose(WeakCall(weak_from_this(), t, &TaskManager::OnShimLost));
 }
 
 void TaskManager::OnShimLost(const std::shared_ptr<Task>& t) {
@@ -478,20 +459,9 @@ void TaskManager::Cleanup(Dead d) {
   }
   if (events_ && !d.cmd.binary.empty() && !d.at_startup) {
     Context ctx = MakeContext(ns);
-    containerd::events::TaskExit te;
-    te.set_container_id(id);
-    te.set_id(id);
-    te.set_pid(exit.pid);
-    te.set_exit_status(exit.status);
-    ToTimestamp(exit.at, te.mutable_exited_at());
-    containerd::events::TaskDelete td;
-    td.set_container_id(id);
-    td.set_pid(exit.pid);
-    td.set_exit_status(exit.status);
-    ToTimestamp(exit.at, td.mutable_exited_at());
     try {
-      events_->Publish(ctx, "/tasks/exit", te);
-      events_->Publish(ctx, "/tasks/delete", td);
+      events_->Publish(ctx, "/tasks/exit", TaskExitEvent(id, exit));
+      events_->Publish(ctx, "/tasks/delete", TaskDeleteEvent(id, exit));
     } catch (const std::exception& e) {
       log::Error("publish task exit", {{"id", id}, {"error", e.what()}});
     }
