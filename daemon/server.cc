@@ -12,6 +12,7 @@
 #include <list>
 
 #include "daemon/listeners.h"
+#include "daemon/plugin_order.h"
 #include "pkg/errdefs.h"
 #include "pkg/fd.h"
 #include "pkg/fs.h"
@@ -81,6 +82,7 @@ void Server::LoadPlugins() {
     log::Warn("failed to clean up temporary mounts", {{"error", w}});
   }
 
+  plugin::Registry::Global().Order(ContainerdPluginOrder());
   const auto& regs = plugin::Registry::Global().All();
   std::vector<std::string> disabled;
   for (const auto& r : regs) {

@@ -13,7 +13,8 @@ namespace {
 plugin::Registrar reg{{
     .type = plugin::kMetadata,
     .id = "rocksdb",
-    .requires_ = {plugin::kEvent, plugin::kContent, plugin::kSnapshot},
+    // As containerd's bolt: it publishes nothing itself.
+    .requires_ = {plugin::kContent, plugin::kSnapshot},
     // containerd's bolt option: "shared" or "isolated" (metadata/content.h).
     .config = toml::table{{"content_sharing_policy", "shared"}},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {

@@ -21,6 +21,15 @@ void Registry::Register(Registration r) {
   regs_.push_back(std::move(r));
 }
 
+void Registry::Order(const std::vector<std::string>& uris) {
+  auto rank = [&](const Registration& r) {
+    auto it = std::find(uris.begin(), uris.end(), r.URI());
+    return it - uris.begin();
+  };
+  std::stable_sort(regs_.begin(), regs_.end(),
+                   [&](const Registration& a, const Registration& b) { return rank(a) < rank(b); });
+}
+
 std::shared_ptr<Instance> Set::Get(const std::string& type) const {
   for (const auto& l : all_) {
     if (l->reg->type == type && l->instance) return l->instance;

@@ -147,6 +147,10 @@ class Registry {
   static Registry& Global();
   void Register(Registration r);
   const std::vector<Registration>& All() const { return regs_; }
+  // Puts the registrations in the order of `uris` (the rest after them, as
+  // registered): registration order breaks the graph's ties. Call before
+  // taking pointers into All().
+  void Order(const std::vector<std::string>& uris);
 
  private:
   std::vector<Registration> regs_;

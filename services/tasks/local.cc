@@ -502,7 +502,8 @@ namespace {
 plugin::Registrar reg{{
     .type = plugin::kService,
     .id = "tasks-service",
-    .requires_ = {plugin::kRuntime, plugin::kRuntimeV2, plugin::kMetadata, monitor::kTaskMonitor},
+    .requires_ = {plugin::kEvent, plugin::kRuntime, plugin::kRuntimeV2, plugin::kMetadata,
+                  monitor::kTaskMonitor},
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       std::shared_ptr<runtime::PlatformRuntime> v1;

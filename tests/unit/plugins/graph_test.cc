@@ -63,6 +63,19 @@ TEST(Graph, RegistrationOrderBreaksTies) {
   EXPECT_EQ(Order(regs), (std::vector<std::string>{"t.a.x", "t.b.y", "t.c.z"}));
 }
 
+// The daemon puts its registrations in containerd's order before the graph:
+// listed ones first in the list's order, the rest after them as registered.
+TEST(Graph, RegistryOrderPutsListedPluginsFirst) {
+  Registry reg;
+  for (const char* id : {"a", "b", "c", "d"}) reg.Register(R("t.v1.x", id));
+  reg.Order({"t.v1.x.c", "t.v1.x.nosuch", "t.v1.x.a"});
+  std::vector<std::string> ids;
+  for (const auto& r : reg.All()) ids.push_back(r.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"c", "a", "b", "d"}));
+  EXPECT_EQ(Order(reg.All()),
+            (std::vector<std::string>{"t.v1.x.c", "t.v1.x.a", "t.v1.x.b", "t.v1.x.d"}));
+}
+
 TEST(Graph, EveryPluginOfARequiredTypeComesFirst) {
   std::vector<Registration> regs = {
       R("t.grpc", "a", {"t.snap"}),
