@@ -39,8 +39,10 @@ Daemon::~Daemon() {
 }
 
 std::vector<std::string> Daemon::Argv() const {
-  std::vector<std::string> argv = {MCD_DAEMON_BINARY, "--root", root(),        "--state", state(),
-                                   "--address",       socket_,  "--log-level", "debug"};
+  const std::string binary =
+      opts_.binary.empty() ? std::string(MCD_DAEMON_BINARY) : process::LookPath(opts_.binary);
+  std::vector<std::string> argv = {binary,      "--root", root(),        "--state", state(),
+                                   "--address", socket_,  "--log-level", "debug"};
   if (!opts_.config_toml.empty()) {
     argv.push_back("--config");
     argv.push_back(dir_ + "/config.toml");

@@ -27,6 +27,9 @@ class Daemon {
   struct Options {
     std::vector<std::string> extra_args;  // e.g. {"--config", path}
     std::string config_toml;              // written to <dir>/config.toml and passed when set
+    // The daemon to run, found on PATH; empty: this project's. "containerd"
+    // runs the real one (same flags, same boot line) for side-by-side checks.
+    std::string binary = {};
   };
   // Uses `dir` for root/, state/ and the socket; the same dir restarts on
   // the same root.
