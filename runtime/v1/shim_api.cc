@@ -79,36 +79,34 @@ void ShimApiV1::AsyncCall(const std::string& method, const std::string& req,
 
 void ShimApiV1::Published(const std::string& method, const std::string& req,
                           const std::string& resp) {
+  // Start's request and response, parsed once: the cgroup and the event.
+  taskapi::StartRequest start;
+  taskapi::StartResponse started;
   if (method == "Start") {
+    start.ParseFromString(req);
+    started.ParseFromString(resp);
     // A task created without a cgroup gets the one its started init has.
-    taskapi::StartRequest r;
-    taskapi::StartResponse s;
     bool loaded;
     {
       std::lock_guard lk(mu_);
       loaded = cgroup_.has_value();
     }
-    if (!loaded && r.ParseFromString(req) && r.exec_id().empty() && s.ParseFromString(resp))
-      LoadCgroup(s.pid());
+    if (!loaded && start.exec_id().empty()) LoadCgroup(started.pid());
   }
   if (!events_) return;
   try {
     Context ctx = MakeContext(ns_);
     if (method == "Start") {
-      taskapi::StartRequest r;
-      taskapi::StartResponse s;
-      r.ParseFromString(req);
-      s.ParseFromString(resp);
-      if (r.exec_id().empty()) {
+      if (start.exec_id().empty()) {
         containerd::events::TaskStart e;
         e.set_container_id(id_);
-        e.set_pid(s.pid());
+        e.set_pid(started.pid());
         events_->Publish(ctx, "/tasks/start", e);
       } else {
         containerd::events::TaskExecStarted e;
         e.set_container_id(id_);
-        e.set_exec_id(r.exec_id());
-        e.set_pid(s.pid());
+        e.set_exec_id(start.exec_id());
+        e.set_pid(started.pid());
         events_->Publish(ctx, "/tasks/exec-started", e);
       }
     } else if (method == "Pause") {

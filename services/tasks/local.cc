@@ -4,7 +4,6 @@
 #include <optional>
 
 #include "github.com/containerd/containerd/api/types/metrics.pb.h"
-#include "metadata/namespaces.h"
 #include "pkg/errdefs.h"
 #include "pkg/filters.h"
 #include "pkg/fs.h"
@@ -162,7 +161,7 @@ void Local::Create(const Context& ctx, const api::CreateTaskRequest& req,
   opts.runtime_options = c.runtime_options;
   if (req.has_options()) opts.task_options = req.options();
   for (const auto& m : req.rootfs()) opts.rootfs.push_back(m);
-  if (c.runtime.rfind("io.containerd.runtime.v1.", 0) == 0)
+  if (c.runtime == runtime::v1::kRuntimeName)
     log::Warn("runtime v1 is deprecated since containerd v1.4, consider using runtime v2");
   else if (c.runtime == "io.containerd.runc.v1")
     log::Warn(
@@ -521,15 +520,14 @@ plugin::Registrar reg{{
       }
       auto db = ic.GetAs<metadata::DB>(plugin::kMetadata);
       // As containerd at start-up: the v1 tasks reconnected are monitored
-      // again (errors only logged).
+      // again (errors only logged). The runtime knows them in every
+      // namespace: no walk over the stored namespaces.
       if (v1 && mon) {
-        for (const auto& ns : metadata::NamespaceStore(db).List()) {
-          for (const auto& t : v1->List(ns)) {
-            try {
-              mon->Monitor(ns, t->id(), static_cast<pid_t>(t->pid()));
-            } catch (const std::exception& e) {
-              log::Warn("monitor task", {{"id", t->id()}, {"error", e.what()}});
-            }
+        for (const auto& t : v1->List("")) {
+          try {
+            mon->Monitor(t->ns(), t->id(), static_cast<pid_t>(t->pid()));
+          } catch (const std::exception& e) {
+            log::Warn("monitor task", {{"id", t->id()}, {"error", e.what()}});
           }
         }
       }
