@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "pkg/cgroup_mounts.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
 #include "pkg/strings.h"
@@ -18,40 +19,6 @@
 namespace mcd::daemon {
 
 namespace {
-
-struct Hierarchy {
-  std::string mountpoint;
-  bool cpuset = false;  // needs cpus and mems before a process may join
-};
-
-// cgroup v1 mounts (fstype "cgroup"), or the cgroup2 mount when the system is
-// unified (no v1 mount at all).
-std::vector<Hierarchy> Hierarchies(const std::string& mountinfo) {
-  std::vector<Hierarchy> v1, v2;
-  std::istringstream in(mountinfo);
-  std::string line;
-  while (std::getline(in, line)) {
-    // "<id> <parent> <maj:min> <root> <mountpoint> <opts> [optional...] - <fstype> <src> <super>"
-    std::istringstream f(line);
-    std::vector<std::string> fields;
-    for (std::string w; f >> w;) fields.push_back(w);
-    auto sep = std::find(fields.begin(), fields.end(), "-");
-    if (fields.size() < 5 || sep == fields.end() || sep + 1 == fields.end()) continue;
-    const std::string& fstype = *(sep + 1);
-    const std::string super = sep + 3 < fields.end() ? *(sep + 3) : "";
-    if (fstype == "cgroup") {
-      bool cpuset = false;
-      std::istringstream opts(super);
-      for (std::string o; std::getline(opts, o, ',');) cpuset |= o == "cpuset";
-      v1.push_back({fields[4], cpuset});
-    } else if (fstype == "cgroup2") {
-      v2.push_back({fields[4], false});
-    }
-  }
-  if (!v1.empty()) return v1;
-  if (!v2.empty()) return {v2.front()};
-  return {};
-}
 
 void Write(const std::string& file, const std::string& value) {
   // cgroup files take one write; no temp file and rename.
@@ -64,14 +31,14 @@ void Write(const std::string& file, const std::string& value) {
 
 // Creates mountpoint/rel level by level; a new cpuset level inherits its
 // parent's cpus and mems (empty ones refuse every process).
-void Create(const Hierarchy& h, const std::filesystem::path& rel) {
+void Create(const cgroups::Mount& h, const std::filesystem::path& rel) {
   std::filesystem::path dir = h.mountpoint;
   for (const auto& part : rel) {
     if (part.empty() || part == "/") continue;
     std::filesystem::path parent = dir;
     dir /= part;
     std::error_code ec;
-    if (std::filesystem::create_directory(dir, ec) && h.cpuset) {
+    if (std::filesystem::create_directory(dir, ec) && h.Has("cpuset")) {
       for (const char* k : {"cpuset.cpus", "cpuset.mems"}) {
         Write((dir / k).string(), TrimSpace(fs::ReadFile((parent / k).string())));
       }
@@ -89,7 +56,7 @@ void JoinCgroup(const std::string& path, pid_t pid, const std::string& mountinfo
     if (part == "..")
       throw errdefs::InvalidArgument("cgroup path " + path + " leaves the hierarchy");
   }
-  auto hs = Hierarchies(mountinfo);
+  auto hs = cgroups::Hierarchies(mountinfo);
   if (hs.empty()) throw errdefs::FailedPrecondition("cgroup path " + path + ": no cgroup mounted");
   for (const auto& h : hs) {
     Create(h, rel);

@@ -102,7 +102,7 @@ int RunDaemon(const Flags& f, const std::string& self) {
   int sig = 0;
   sigwait(&set, &sig);
   mcd::log::Info("stop received", {{"signal", sig == SIGINT ? "interrupt" : "terminated"}});
-  server.Shutdown();
+  server.Shutdown(eph != nullptr);
   mcd::log::Info("containerd successfully shutdown", {});
   return 0;
 }

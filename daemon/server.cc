@@ -160,7 +160,7 @@ void Server::Serve() {
   log::Info("containerd successfully booted", {});
 }
 
-void Server::Shutdown() {
+void Server::Shutdown(bool discard) {
   if (shut_) return;
   shut_ = true;
   if (grpc_) {
@@ -171,8 +171,17 @@ void Server::Shutdown() {
     grpc_.reset();
     ::unlink(cfg_.grpc.address.c_str());
   }
-  if (extra_) extra_->Stop();
   const auto& all = set_.All();
+  // Before the ttrpc listener stops: deleted shims may still publish.
+  for (auto it = all.rbegin(); discard && it != all.rend(); ++it) {
+    if (!(*it)->instance) continue;
+    try {
+      (*it)->instance->Discard();
+    } catch (const std::exception& e) {
+      log::Warn("discard plugin", {{"id", (*it)->reg->URI()}, {"error", e.what()}});
+    }
+  }
+  if (extra_) extra_->Stop();
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (!(*it)->instance) continue;
     try {

@@ -28,7 +28,9 @@ class Server {
   // Binds the sockets (refusing one a live daemon holds) and serves.
   void Serve();
   // Stops serving, closes plugins in reverse order, removes the sockets.
-  void Shutdown();
+  // discard: the state goes with the daemon, so plugins first discard what
+  // would outlive it (tasks are killed and deleted).
+  void Shutdown(bool discard = false);
 
   const plugin::Set& plugins() const { return set_; }
 

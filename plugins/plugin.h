@@ -37,6 +37,10 @@ class Instance {
   // Called once the daemon listens (gRPC and ttrpc): work that needs the
   // sockets up, such as cleaning dead shims whose delete may publish events.
   virtual void Serving() {}
+  // Called in reverse initialisation order at shutdown, before Close, when
+  // the daemon's state is thrown away with it (--ephemeral): release what
+  // would outlive it, such as running containers.
+  virtual void Discard() {}
   // Called in reverse initialisation order at shutdown.
   virtual void Close() {}
 };

@@ -18,6 +18,7 @@
 #include "runtime/v1/shim.h"
 #include "runtime/v1/shim_api.h"
 #include "runtime/v1/translate.h"
+#include "runtime/v2/discard.h"
 #include "runtime/v2/task_events.h"
 #include "runtime/v2/weak_call.h"
 
@@ -186,6 +187,9 @@ std::shared_ptr<Task> Runtime::Create(const Context& ctx, const std::string& id,
     sc.self = cfg_.self;
     sc.criu = ropts.criu_path();
     sc.runtime_root = ropts.runtime_root().empty() ? cfg_.runtime_root : ropts.runtime_root();
+    // An empty root: the shim's default, runc's /run/containerd/runc.
+    host_dirs_.NoteTask(ns, sc.runtime_root.empty() ? kDefaultRuncRoot : sc.runtime_root,
+                        opts.spec);
     sc.systemd_cgroup = ropts.systemd_cgroup();
     sc.debug = cfg_.shim_debug;
     sc.cgroup = ShimCgroup(opts.task_options ? &*opts.task_options : nullptr);
@@ -463,8 +467,15 @@ void Runtime::Close() {
     all = shims_.List("");
   }
   for (auto& s : all) s->Close();
-  std::unique_lock lk(mu_);
-  jobs_.WaitIdle(lk, 15s);
+  {
+    std::unique_lock lk(mu_);
+    jobs_.WaitIdle(lk, 15s);
+  }
+  host_dirs_.RemoveEmpty();
+}
+
+void Runtime::Discard() {
+  DiscardTasks(*this);
 }
 
 }  // namespace mcd::runtime::v1

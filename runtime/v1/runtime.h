@@ -48,7 +48,10 @@ class Runtime : public plugin::Instance,
 
   // Walks the bundles: live shims are reconnected, dead ones cleaned up.
   void Load();
-  // Daemon shutdown: disconnect (the shims and their containers live on).
+  // The daemon's state goes with it: kill and delete every task.
+  void Discard() override;
+  // Daemon shutdown: disconnect (the shims and their containers live on);
+  // remove the host directories its tasks' runtimes made that are empty now.
   void Close() override;
 
   std::shared_ptr<Task> Create(const Context& ctx, const std::string& id,
@@ -85,6 +88,7 @@ class Runtime : public plugin::Instance,
   TaskTable<std::shared_ptr<Shim>> shims_;
   bool closing_ = false;
   BackgroundJobs jobs_{mu_, cv_};
+  HostDirs host_dirs_;
 };
 
 // RuncOptions from a container's runtime options Any (defaults when absent);

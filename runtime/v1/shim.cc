@@ -21,6 +21,7 @@
 #include <memory>
 #include <sstream>
 
+#include "pkg/cgroup_mounts.h"
 #include "pkg/errdefs.h"
 #include "pkg/fd.h"
 #include "pkg/fs.h"
@@ -214,19 +215,10 @@ pid_t StartShim(const ShimConfig& c, const std::string& address, std::function<v
 }
 
 void JoinCgroup(const std::string& path, pid_t pid) {
-  // The v1 hierarchies' mount points (field 5 of mountinfo lines whose
-  // filesystem type, after the " - " separator, is "cgroup").
+  // The v1 hierarchies' mount points.
   std::vector<std::string> mounts;
-  std::istringstream mi(fs::ReadFile("/proc/self/mountinfo"));
-  std::string line;
-  while (std::getline(mi, line)) {
-    auto sep = line.find(" - ");
-    if (sep == std::string::npos || line.compare(sep + 3, 7, "cgroup ") != 0) continue;
-    std::istringstream f(line.substr(0, sep));
-    std::string field, mount;
-    for (int i = 0; i < 5 && f >> field; ++i) mount = field;
-    mounts.push_back(mount);
-  }
+  for (const auto& m : cgroups::Mounts())
+    if (!m.v2) mounts.push_back(m.mountpoint);
   const std::string what = "failed to load cgroup " + path + ": ";
   if (mounts.empty()) throw errdefs::Unknown(what + "cgroups: cgroup mountpoint does not exist");
   std::vector<std::string> active;

@@ -4,11 +4,14 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <future>
 
 #include "events/exchange.h"
+#include "github.com/containerd/containerd/runtime/v2/runc/options/oci.pb.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
 #include "pkg/log.h"
+#include "runtime/v2/discard.h"
 #include "runtime/v2/task_events.h"
 #include "runtime/v2/weak_call.h"
 
@@ -49,6 +52,16 @@ void RemoveShimSocket(const std::string& bundle) {
   } catch (const std::exception&) {
     // No address file: the shim never got as far as listening.
   }
+}
+
+// runc's root for the runc shims: their options' root, else the default
+// (a different shim ignores it; noting an unused directory is harmless).
+std::string RuncRoot(const google::protobuf::Any* topts) {
+  containerd::runc::v1::Options o;
+  if (topts && topts->type_url().ends_with("containerd.runc.v1.Options") &&
+      o.ParseFromString(topts->value()) && !o.root().empty())
+    return o.root();
+  return kDefaultRuncRoot;
 }
 
 }  // namespace
@@ -93,8 +106,8 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
     creating_.insert(key);
     // A deleted task of the same id may still be shutting its shim down: a
     // new shim would find that one's socket (the address derives from the
-    // id) and hand it back. Wait for the Shutdown answer as containerd's
-    // Delete does.
+    // id) and hand it back. Wait until that shim has answered its Shutdown
+    // and closed the connection (containerd's Delete waits for the first).
     cv_.wait_for(lk, 5s, [&] { return !retiring_.count(key) || closing_; });
   }
   // The lock is not held from here on: a shim may call back into the
@@ -126,6 +139,7 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
       topts = &*opts.task_options;
     else if (opts.runtime_options)
       topts = &*opts.runtime_options;
+    host_dirs_.NoteTask(ns, RuncRoot(topts), opts.spec);
     ShimCommand cmd = Command(bundle, binary);
     auto popts = cmd.Start(topts ? topts->SerializeAsString() : "");
     popts.timeout = 60s;
@@ -340,12 +354,22 @@ void TaskManager::Retire(std::shared_ptr<Task> t, Bundle::Retired files) {
     taskapi::ShutdownRequest sr;
     sr.set_id(t->id());
     google::protobuf::Empty empty;
+    bool shut = false;
     try {
       t->Call("Shutdown", sr, &empty, 3s);
+      shut = true;
     } catch (const std::exception& e) {
       if (t->connected())
         log::Warn("failed to shutdown shim task and the shim might be leaked",
                   {{"id", t->id()}, {"error", e.what()}});
+    }
+    // The shim exits after its answer, closing the connection and removing
+    // its socket: wait for that (bounded), so a new task of the same id
+    // gets a shim of its own, and no shim outlives the daemon's Close.
+    if (shut) {
+      auto gone = std::make_shared<std::promise<void>>();
+      t->OnClose([gone] { gone->set_value(); });
+      gone->get_future().wait_for(2s);
     }
     t->Close();
     {
@@ -649,8 +673,15 @@ void TaskManager::Close() {
     all = tasks_.List("");
   }
   for (auto& t : all) t->Close();
-  std::unique_lock lk(mu_);
-  jobs_.WaitIdle(lk, 15s);
+  {
+    std::unique_lock lk(mu_);
+    jobs_.WaitIdle(lk, 15s);
+  }
+  host_dirs_.RemoveEmpty();
+}
+
+void TaskManager::Discard() {
+  DiscardTasks(*this);
 }
 
 }  // namespace mcd::runtime

@@ -19,6 +19,7 @@
 #include "plugins/plugin.h"
 #include "runtime/v2/background.h"
 #include "runtime/v2/binary.h"
+#include "runtime/v2/host_dirs.h"
 #include "runtime/v2/task.h"
 #include "runtime/v2/task_table.h"
 
@@ -74,8 +75,11 @@ class TaskManager : public plugin::Instance,
   void Load();
   // The daemon listens: clean up after dead shims, each on its own thread.
   void Serving() override;
+  // The daemon's state goes with it: kill and delete every task.
+  void Discard() override;
   // Daemon shutdown: disconnect from shims (they and their containers keep
-  // running) and wait for cleanups in progress.
+  // running), wait for cleanups in progress, remove the host directories
+  // its tasks' runtimes made that are empty now.
   void Close() override;
 
   // Starts a shim and creates the task. AlreadyExists when the id has a task.
@@ -134,6 +138,7 @@ class TaskManager : public plugin::Instance,
   bool serving_ = false;
   bool closing_ = false;
   BackgroundJobs jobs_{mu_, cv_};
+  HostDirs host_dirs_;
 };
 
 }  // namespace mcd::runtime

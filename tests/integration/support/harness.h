@@ -25,8 +25,8 @@ class TempDir {
 class Daemon {
  public:
   struct Options {
-    std::vector<std::string> extra_args;  // e.g. {"--config", path}
-    std::string config_toml;              // written to <dir>/config.toml and passed when set
+    std::vector<std::string> extra_args = {};  // e.g. {"--config", path}
+    std::string config_toml = {};              // written to <dir>/config.toml and passed when set
     // The daemon to run, found on PATH; empty: this project's. "containerd"
     // runs the real one (same flags, same boot line) for side-by-side checks.
     std::string binary = {};

@@ -1,0 +1,80 @@
+#include "runtime/v2/host_dirs.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "pkg/cgroup_mounts.h"
+
+namespace mcd::runtime {
+
+HostDirs::HostDirs(std::vector<std::string> cgroup_dirs, std::string socket_dir)
+    : cgroup_dirs_(std::move(cgroup_dirs)), socket_dir_(std::move(socket_dir)) {}
+
+std::vector<std::string> HostDirs::CgroupRoots() {
+  std::vector<std::string> out;
+  for (const auto& m : cgroups::Mounts())
+    if (m.root == "/") out.push_back(m.mountpoint);
+  return out;
+}
+
+void HostDirs::NoteMissing(const std::string& dir) {
+  std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
+  if (!p.is_absolute()) return;
+  std::string at;
+  std::lock_guard lk(mu_);
+  for (const auto& part : p.relative_path()) {
+    if (part.empty() || part == "." || part == "..") return;
+    at += "/" + part.string();
+    auto [it, fresh] = seen_.try_emplace(at, false);
+    if (!fresh) continue;
+    struct stat st;
+    it->second = ::lstat(at.c_str(), &st) != 0 && errno == ENOENT;
+  }
+}
+
+void HostDirs::NoteTask(const std::string& ns, const std::string& runc_root,
+                        const std::string& spec_json) {
+  NoteMissing(socket_dir_);
+  if (!runc_root.empty()) NoteMissing(runc_root + "/" + ns);
+  auto spec = nlohmann::json::parse(spec_json, nullptr, false);
+  if (spec.is_discarded() || !spec.is_object()) return;
+  auto linux = spec.find("linux");
+  if (linux == spec.end() || !linux->is_object()) return;
+  auto path = linux->find("cgroupsPath");
+  if (path == linux->end() || !path->is_string()) return;
+  const std::string cg = path->get<std::string>();
+  if (cg.empty() || cg[0] != '/') return;
+  // Normalised first: "/../x" is "/x", inside each hierarchy.
+  const std::string rel = std::filesystem::path(cg).lexically_normal().string();
+  if (rel == "/") return;
+  for (const auto& root : cgroup_dirs_) NoteMissing(root + rel);
+}
+
+void HostDirs::RemoveEmpty() {
+  std::vector<std::string> ours;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [path, missing] : seen_)
+      if (missing) ours.push_back(path);
+  }
+  // Deepest first: a parent empties once its children are gone.
+  std::sort(ours.begin(), ours.end(), [](const std::string& a, const std::string& b) {
+    auto depth = [](const std::string& s) { return std::count(s.begin(), s.end(), '/'); };
+    return depth(a) != depth(b) ? depth(a) > depth(b) : a > b;
+  });
+  for (const auto& d : ours) ::rmdir(d.c_str());  // fails when not empty: it stays
+}
+
+std::vector<std::string> HostDirs::Noted() const {
+  std::vector<std::string> out;
+  std::lock_guard lk(mu_);
+  for (const auto& [path, missing] : seen_)
+    if (missing) out.push_back(path);
+  return out;
+}
+
+}  // namespace mcd::runtime
