@@ -417,6 +417,7 @@ void Runtime::CleanupDead(const std::string& ns, const std::string& id,
 // ---------------------------------------------------------------- start-up
 
 void Runtime::Load() {
+  host_dirs_.Persist(cfg_.state + "/.host-dirs");
   for (const auto& ns : VisibleSubDirs(cfg_.state)) {
     for (const auto& id : VisibleSubDirs(cfg_.state + "/" + ns)) {
       const std::string path = BundlePath(ns, id);

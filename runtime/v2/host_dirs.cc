@@ -1,13 +1,19 @@
 #include "runtime/v2/host_dirs.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "pkg/cgroup_mounts.h"
+#include "pkg/errdefs.h"
+#include "pkg/fd.h"
+#include "pkg/fs.h"
+#include "pkg/log.h"
 
 namespace mcd::runtime {
 
@@ -21,19 +27,36 @@ std::vector<std::string> HostDirs::CgroupRoots() {
   return out;
 }
 
+void HostDirs::Persist(std::string file) {
+  std::lock_guard lk(mu_);
+  file_ = std::move(file);
+  auto text = fs::ReadFileIfExists(file_);
+  if (!text) return;
+  std::istringstream in(*text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '/') seen_[line] = true;
+}
+
 void HostDirs::NoteMissing(const std::string& dir) {
   std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
   if (!p.is_absolute()) return;
-  std::string at;
+  std::string at, added;
   std::lock_guard lk(mu_);
   for (const auto& part : p.relative_path()) {
-    if (part.empty() || part == "." || part == "..") return;
+    if (part.empty() || part == "." || part == "..") break;
     at += "/" + part.string();
     auto [it, fresh] = seen_.try_emplace(at, false);
     if (!fresh) continue;
     struct stat st;
     it->second = ::lstat(at.c_str(), &st) != 0 && errno == ENOENT;
+    if (it->second) added += at + "\n";
   }
+  if (added.empty() || file_.empty()) return;
+  // Rare (a namespace's first task): an append, before the runtime makes them.
+  UniqueFd fd(::open(file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd || ::write(fd.get(), added.data(), added.size()) < 0)
+    log::Warn("cannot keep host directory notes",
+              {{"file", file_}, {"error", errdefs::ErrnoText(errno)}});
 }
 
 void HostDirs::NoteTask(const std::string& ns, const std::string& runc_root,
@@ -66,7 +89,25 @@ void HostDirs::RemoveEmpty() {
     auto depth = [](const std::string& s) { return std::count(s.begin(), s.end(), '/'); };
     return depth(a) != depth(b) ? depth(a) > depth(b) : a > b;
   });
-  for (const auto& d : ours) ::rmdir(d.c_str());  // fails when not empty: it stays
+  std::string left;
+  for (const auto& d : ours) {
+    if (::rmdir(d.c_str()) == 0 || errno == ENOENT) {
+      std::lock_guard lk(mu_);
+      seen_.erase(d);
+    } else {
+      left += d + "\n";  // not empty: it stays, and stays noted
+    }
+  }
+  std::lock_guard lk(mu_);
+  if (file_.empty()) return;
+  try {
+    if (left.empty())
+      ::unlink(file_.c_str());
+    else
+      fs::WriteFileAtomic(file_, left, 0600);
+  } catch (const std::exception& e) {
+    log::Warn("cannot keep host directory notes", {{"file", file_}, {"error", e.what()}});
+  }
 }
 
 std::vector<std::string> HostDirs::Noted() const {

@@ -6,7 +6,9 @@
 // missing before a task is created, and at daemon exit those left empty are
 // removed, so a machine that had none has none afterwards (what a CI run
 // wants). A directory that existed before, or still holds something (a
-// running container's state or processes), is never touched.
+// running container's state or processes), is never touched. The notes are
+// kept in a file in the runtime's state, so a daemon after a restart (or a
+// crash) on the same state removes what the one before made.
 #include <map>
 #include <mutex>
 #include <string>
@@ -24,13 +26,16 @@ class HostDirs {
   explicit HostDirs(std::vector<std::string> cgroup_dirs = CgroupRoots(),
                     std::string socket_dir = kShimSocketDir);
 
+  // Loads the notes kept in `file` and keeps new ones there.
+  void Persist(std::string file);
   // For a task about to be created in ns: the shims' socket directory,
   // runc_root and runc_root/ns, and the spec's absolute linux.cgroupsPath in
   // every hierarchy (a systemd slice or a relative path is not ours to clean).
   void NoteTask(const std::string& ns, const std::string& runc_root, const std::string& spec_json);
   // Notes each directory from / down to dir that does not exist now.
   void NoteMissing(const std::string& dir);
-  // rmdir of each noted directory, deepest first; a non-empty one stays.
+  // rmdir of each noted directory, deepest first; a non-empty one stays
+  // noted.
   void RemoveEmpty();
   std::vector<std::string> Noted() const;
 
@@ -43,6 +48,7 @@ class HostDirs {
   std::string socket_dir_;
   mutable std::mutex mu_;
   std::map<std::string, bool> seen_;  // path -> missing when first seen (ours)
+  std::string file_;
 };
 
 }  // namespace mcd::runtime

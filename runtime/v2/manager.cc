@@ -509,6 +509,7 @@ std::shared_ptr<Task> TaskManager::Connect(const Bundle& b, const ShimCommand& c
 
 void TaskManager::Load() {
   const auto started = std::chrono::steady_clock::now();
+  host_dirs_.Persist(cfg_.state + "/.host-dirs");
   struct Candidate {
     Bundle bundle;
     ShimCommand cmd;

@@ -2,8 +2,9 @@
 // --ephemeral throws its state away, so it kills and deletes its containers
 // on exit instead of leaving them running without bundles. Any daemon removes
 // at exit the host directories its tasks' runtimes made (runc's root for the
-// namespace, the namespace's cgroups) once they are empty: containerd leaves
-// them, and a CI machine would collect one per namespace.
+// namespace, the namespace's cgroups) once they are empty, after a restart
+// too: containerd leaves them, and a CI machine would collect one set per
+// namespace.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -114,6 +115,29 @@ TEST(DaemonExit, RemovesTheEmptyHostDirsItsTasksMade) {
   EXPECT_FALSE(fs::Exists("/run/containerd/runc/" + ns));
   for (const auto& cg : cgroups) EXPECT_FALSE(fs::Exists(cg)) << cg;
   if (::testing::Test::HasFailure()) ForceClean(ns, {"hd1"});
+}
+
+// The notes are kept in the runtime's state: a daemon restarted after a
+// crash removes what the crashed one made.
+TEST(DaemonExit, RemovesThemAfterACrashToo) {
+  for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
+  TempDir dir;
+  Daemon d(dir.path(), {});
+  d.Start();
+  const std::string ns = "hostdirs-crash-" + std::to_string(::getpid());
+  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path(), ns));
+  ASSERT_FALSE(fs::Exists("/run/containerd/runc/" + ns));
+  auto r = Ctr(d, {"run", "--rm", kImage, "hc1", "true"}, ns);
+  ASSERT_EQ(r.exit_code, 0) << ResultText(r);
+  const auto cgroups = NamespaceCgroups(ns);
+  EXPECT_FALSE(cgroups.empty());
+  d.Kill();
+  d.Start();
+  EXPECT_TRUE(fs::Exists("/run/containerd/runc/" + ns));
+  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_FALSE(fs::Exists("/run/containerd/runc/" + ns));
+  for (const auto& cg : cgroups) EXPECT_FALSE(fs::Exists(cg)) << cg;
+  if (::testing::Test::HasFailure()) ForceClean(ns, {"hc1"});
 }
 
 }  // namespace

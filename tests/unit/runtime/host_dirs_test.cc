@@ -75,6 +75,35 @@ TEST_F(HostDirsTest, ACgroupPathStaysInsideItsHierarchy) {
   EXPECT_EQ(h.Noted(), (std::vector<std::string>{At("cg/memory/escape"), At("s")}));
 }
 
+TEST_F(HostDirsTest, NotesKeptInAFileServeTheNextDaemon) {
+  const std::string file = At("notes");
+  {
+    HostDirs h({At("cg/memory")}, At("s"));
+    h.Persist(file);
+    h.NoteTask("ns1", At("runc"), R"({"linux":{"cgroupsPath":"/ns1/c1"}})");
+  }  // a crash: no RemoveEmpty
+  Make("runc/ns1/busy");
+  Make("cg/memory/ns1");
+  Make("s");
+  {
+    HostDirs h({At("cg/memory")}, At("s"));
+    h.Persist(file);
+    h.RemoveEmpty();
+  }
+  EXPECT_FALSE(fs::Exists(At("cg/memory/ns1")));
+  EXPECT_FALSE(fs::Exists(At("s")));
+  EXPECT_TRUE(fs::Exists(At("runc/ns1/busy")));
+  EXPECT_EQ(fs::ReadFile(file), At("runc/ns1") + "\n" + At("runc") + "\n");  // deepest first
+  ::rmdir(At("runc/ns1/busy").c_str());
+  {
+    HostDirs h({}, At("s"));
+    h.Persist(file);
+    h.RemoveEmpty();
+  }
+  EXPECT_FALSE(fs::Exists(At("runc")));
+  EXPECT_FALSE(fs::Exists(file));
+}
+
 TEST_F(HostDirsTest, NothingUnderAFileIsNoted) {
   HostDirs h({}, At("s"));
   std::ofstream(At("file")) << "x";
