@@ -95,6 +95,32 @@ TEST(EphemeralDaemon, KillsAndDeletesItsContainersOnExit) {
   if (::testing::Test::HasFailure()) ForceClean(ns, ids, sockets);
 }
 
+// A shim that does not answer (stopped) holds up only its own task: the
+// daemon still exits, with the other tasks discarded.
+TEST(EphemeralDaemon, AShimThatDoesNotAnswerHoldsUpOnlyItsOwnTask) {
+  for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
+  TempDir dir;
+  Daemon d(dir.path(), {.extra_args = {"--ephemeral"}});
+  d.Start();
+  const std::string ns = "ephemeral-hung-" + std::to_string(::getpid());
+  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path(), ns));
+  for (const auto& [id, secs] : {std::pair{"hung", "4246"}, std::pair{"fine", "4247"}}) {
+    auto r = Ctr(d, {"run", "-d", kImage, id, "sleep", secs}, ns);
+    ASSERT_EQ(r.exit_code, 0) << ResultText(r);
+  }
+  auto hung = ShimPids(d, "hung");
+  ASSERT_EQ(hung.size(), 1u);
+  const std::string bundle = d.state() + "/io.containerd.runtime.v2.task/" + ns + "/hung";
+  const std::string socket = runtime::ParseAddress(runtime::ReadAddress(bundle)).substr(7);
+  ASSERT_EQ(::kill(hung[0], SIGSTOP), 0);
+
+  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_TRUE(AwaitExit("sleep 4247", -1, 10s).empty()) << "the answering task was not discarded";
+  EXPECT_FALSE(ProcessesMentioning("sleep 4246").empty());  // left to its stopped shim
+  ::kill(hung[0], SIGCONT);
+  ForceClean(ns, {"hung", "fine"}, {socket});
+}
+
 TEST(DaemonExit, RemovesTheEmptyHostDirsItsTasksMade) {
   for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
   TempDir dir;
