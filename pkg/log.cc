@@ -1,5 +1,6 @@
 #include "pkg/log.h"
 
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -117,6 +118,17 @@ bool ParseLevel(std::string_view name, Level* out) {
 void Setup(Level level, Format format) {
   g_level = level;
   g_format = format;
+  // libprotobuf writes its complaints (a peer's malformed message, say) to
+  // stderr itself: one line per bad message, in no format of ours. They go
+  // to the daemon's log instead, at debug.
+  google::protobuf::SetLogHandler(
+      [](google::protobuf::LogLevel lv, const char* file, int line, const std::string& msg) {
+        const std::string at = std::string(file) + ":" + std::to_string(line);
+        if (lv == google::protobuf::LOGLEVEL_FATAL)
+          Error("protobuf: " + msg, {{"file", at}});
+        else
+          Debug("protobuf: " + msg, {{"file", at}});
+      });
 }
 
 bool Enabled(Level level) {

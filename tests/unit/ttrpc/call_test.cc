@@ -86,6 +86,9 @@ TEST_F(CallTest, UnknownServiceAndMethodAreUnimplementedInTtrpcWording) {
   EXPECT_EQ(msg, "service no.Such");
   EXPECT_EQ(CodeOf([&] { client_->Call("test.Echo", "Nope", ""); }, &msg), Code::kUnimplemented);
   EXPECT_EQ(msg, "method Nope");
+  // Names are bytes to Go's ttrpc: not UTF-8 is just another unknown name.
+  EXPECT_EQ(CodeOf([&] { client_->Call("no.\xff\xfe", "Echo", ""); }, &msg), Code::kUnimplemented);
+  EXPECT_EQ(msg, "service no.\xff\xfe");
 }
 
 TEST_F(CallTest, HandlerErrorsBecomeStatuses) {
