@@ -2,6 +2,7 @@
 
 #include "pkg/errdefs.h"
 #include "pkg/log.h"
+#include "pkg/utf8.h"
 
 namespace mcd::services {
 namespace {
@@ -28,7 +29,9 @@ Context ContextFrom(const grpc::ServerContextBase& sc) {
 
 grpc::Status ToStatus(const std::exception& e) {
   auto code = errdefs::CodeOf(e);
-  return grpc::Status(static_cast<grpc::StatusCode>(code), e.what());
+  // grpc-go sends a message's invalid UTF-8 as U+FFFD: containerd's clients
+  // see that, whatever bytes of theirs an error quotes.
+  return grpc::Status(static_cast<grpc::StatusCode>(code), utf8::Valid(e.what()));
 }
 
 grpc::Status Handle(const grpc::ServerContextBase* sc,

@@ -8,6 +8,7 @@
 #include "events/exchange.h"
 #include "github.com/containerd/containerd/api/services/events/v1/events.grpc.pb.h"
 #include "pkg/log.h"
+#include "pkg/utf8.h"
 #include "services/events/ttrpc_forward.h"
 #include "services/grpc_util.h"
 #include "ttrpc/service.h"
@@ -29,8 +30,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<api::Envelope> {
     } catch (const std::exception& e) {
       // containerd returns the subscription's error unconverted (code Unknown).
       std::lock_guard lk(mu_);
-      FinishLocked(
-          grpc::Status(grpc::StatusCode::UNKNOWN, std::string("subscription error: ") + e.what()));
+      FinishLocked(grpc::Status(grpc::StatusCode::UNKNOWN,
+                                utf8::Valid(std::string("subscription error: ") + e.what())));
       return;
     }
     {

@@ -68,6 +68,29 @@ TEST_F(NamespacesTest, Errors) {
   EXPECT_EQ(Rows(C({"ns", "ls"}).out)[2], (std::vector<std::string>{"missing", "a=b"}));
 }
 
+// Go's clients send any bytes in a string field and containerd's (gogo)
+// decoding takes them: an id that is not UTF-8 is an invalid identifier, a
+// name that is not found is not found, a label value is kept as it is. Not
+// an unparsable request ("unknown"). Compared with containerd 1.6.20.
+TEST_F(NamespacesTest, NamesThatAreNotUtf8AreServedAsContainerdServesThem) {
+  auto r = C({"ns", "create", "n\xff"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "ctr: identifier \"n\\xff\" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: "
+            "invalid argument\n");
+  r = C({"c", "info", "x\xfe"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "ctr: container \"x\\xfe\" in namespace \"default\": not found\n");
+  // An error that quotes the bytes raw: grpc-go (containerd's) sends them
+  // as U+FFFD.
+  r = C({"snapshots", "info", "k\xff"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "ctr: snapshot k\xef\xbf\xbd does not exist: not found\n");
+  r = C({"ns", "create", "latin", "k=caf\xe9"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Rows(C({"ns", "ls"}).out)[1], (std::vector<std::string>{"latin", "k=caf\xe9"}));
+}
+
 TEST_F(NamespacesTest, RemoveNonEmptyIsFailedPrecondition) {
   ASSERT_EQ(C({"ns", "create", "busy"}).exit_code, 0);
   std::string rootfs = dir_.path() + "/rootfs";

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pkg/errdefs.h"
+#include "pkg/log.h"
 
 namespace mcd {
 namespace {
@@ -40,6 +41,18 @@ TEST(Identifiers, Invalid) {
   EXPECT_EQ(
       ErrorOf("a/b"),
       R"(identifier "a/b" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument)");
+}
+
+// Bytes that are not UTF-8 are quoted as Go's %q does, "\xff" (spdlog's
+// copy of fmt's code, when it ran instead of fmt's, gave "\x7f").
+TEST(Identifiers, BytesThatAreNotUtf8AreQuotedAsGoDoes) {
+  log::Debug("spdlog is loaded by this test as by the daemon");
+  EXPECT_EQ(
+      ErrorOf("n\xff"),
+      R"(identifier "n\xff" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument)");
+  EXPECT_EQ(ErrorOf("n\x80\x01"),
+            R"(identifier "n\x80\x01" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: )"
+            "invalid argument");
 }
 
 TEST(Identifiers, Empty) {
