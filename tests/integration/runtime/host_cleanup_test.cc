@@ -121,49 +121,56 @@ TEST(EphemeralDaemon, AShimThatDoesNotAnswerHoldsUpOnlyItsOwnTask) {
   ForceClean(ns, {"hung", "fine"}, {socket});
 }
 
-TEST(DaemonExit, RemovesTheEmptyHostDirsItsTasksMade) {
-  for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
-  TempDir dir;
-  Daemon d(dir.path(), {});
-  d.Start();
-  const std::string ns = "hostdirs-" + std::to_string(::getpid());
-  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path(), ns));
-  ASSERT_FALSE(fs::Exists("/run/containerd/runc/" + ns));
-  ASSERT_TRUE(NamespaceCgroups(ns).empty());
-  auto r = Ctr(d, {"run", "--rm", kImage, "hd1", "true"}, ns);
-  ASSERT_EQ(r.exit_code, 0) << ResultText(r);
-  // Left by runc after the task's delete, as with containerd.
-  EXPECT_TRUE(fs::Exists("/run/containerd/runc/" + ns));
-  const auto cgroups = NamespaceCgroups(ns);
-  EXPECT_FALSE(cgroups.empty());
+// A daemon in a namespace of its own that ran one `ctr run --rm`: what runc
+// left behind (its root for the namespace, the namespace's cgroups) exists.
+class DaemonExit : public ::testing::Test {
+ protected:
+  void RunOnce(const std::string& ns_prefix) {
+    for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
+    d_ = std::make_unique<Daemon>(dir_.path(), Daemon::Options{});
+    d_->Start();
+    ns_ = ns_prefix + std::to_string(::getpid());
+    ASSERT_NO_FATAL_FAILURE(Import(*d_, dir_.path(), ns_));
+    ASSERT_FALSE(fs::Exists(RuncRoot()));
+    ASSERT_TRUE(NamespaceCgroups(ns_).empty());
+    auto r = Ctr(*d_, {"run", "--rm", kImage, "once", "true"}, ns_);
+    ASSERT_EQ(r.exit_code, 0) << ResultText(r);
+    // Left by runc after the task's delete, as with containerd.
+    EXPECT_TRUE(fs::Exists(RuncRoot()));
+    cgroups_ = NamespaceCgroups(ns_);
+    EXPECT_FALSE(cgroups_.empty());
+  }
+  // After the daemon's exit: nothing of the namespace is left.
+  void ExpectGone() {
+    EXPECT_FALSE(fs::Exists(RuncRoot()));
+    for (const auto& cg : cgroups_) EXPECT_FALSE(fs::Exists(cg)) << cg;
+  }
+  void TearDown() override {
+    if (HasFailure() && !ns_.empty()) ForceClean(ns_, {"once"});
+  }
+  std::string RuncRoot() const { return "/run/containerd/runc/" + ns_; }
 
-  EXPECT_EQ(d.Stop(), 0);
-  EXPECT_FALSE(fs::Exists("/run/containerd/runc/" + ns));
-  for (const auto& cg : cgroups) EXPECT_FALSE(fs::Exists(cg)) << cg;
-  if (::testing::Test::HasFailure()) ForceClean(ns, {"hd1"});
+  TempDir dir_;
+  std::unique_ptr<Daemon> d_;
+  std::string ns_;
+  std::vector<std::string> cgroups_;
+};
+
+TEST_F(DaemonExit, RemovesTheEmptyHostDirsItsTasksMade) {
+  ASSERT_NO_FATAL_FAILURE(RunOnce("hostdirs-"));
+  EXPECT_EQ(d_->Stop(), 0);
+  ExpectGone();
 }
 
 // The notes are kept in the runtime's state: a daemon restarted after a
 // crash removes what the crashed one made.
-TEST(DaemonExit, RemovesThemAfterACrashToo) {
-  for (const char* tool : {"ctr", "runc", "containerd-shim-runc-v2"}) Require(tool);
-  TempDir dir;
-  Daemon d(dir.path(), {});
-  d.Start();
-  const std::string ns = "hostdirs-crash-" + std::to_string(::getpid());
-  ASSERT_NO_FATAL_FAILURE(Import(d, dir.path(), ns));
-  ASSERT_FALSE(fs::Exists("/run/containerd/runc/" + ns));
-  auto r = Ctr(d, {"run", "--rm", kImage, "hc1", "true"}, ns);
-  ASSERT_EQ(r.exit_code, 0) << ResultText(r);
-  const auto cgroups = NamespaceCgroups(ns);
-  EXPECT_FALSE(cgroups.empty());
-  d.Kill();
-  d.Start();
-  EXPECT_TRUE(fs::Exists("/run/containerd/runc/" + ns));
-  EXPECT_EQ(d.Stop(), 0);
-  EXPECT_FALSE(fs::Exists("/run/containerd/runc/" + ns));
-  for (const auto& cg : cgroups) EXPECT_FALSE(fs::Exists(cg)) << cg;
-  if (::testing::Test::HasFailure()) ForceClean(ns, {"hc1"});
+TEST_F(DaemonExit, RemovesThemAfterACrashToo) {
+  ASSERT_NO_FATAL_FAILURE(RunOnce("hostdirs-crash-"));
+  d_->Kill();
+  d_->Start();
+  EXPECT_TRUE(fs::Exists(RuncRoot()));
+  EXPECT_EQ(d_->Stop(), 0);
+  ExpectGone();
 }
 
 }  // namespace
