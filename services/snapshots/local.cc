@@ -95,27 +95,27 @@ void Local::Update(const Context& ctx, const api::UpdateSnapshotRequest& req,
 void Local::List(const Context& ctx, const api::ListSnapshotsRequest& req,
                  const std::function<bool(const api::ListSnapshotsResponse&)>& send) {
   auto& s = Store(req.snapshotter());
-  filters::Filter filter;
-  try {
-    filter = filters::ParseAll({req.filters().begin(), req.filters().end()});
-  } catch (const errdefs::Error& e) {
-    // containerd's snapshots service passes the parse error on unconverted:
-    // clients see its text with the class Unknown.
-    throw errdefs::Unknown(e.what());
-  }
   api::ListSnapshotsResponse batch;
   bool ok = true;
-  s.Walk(
-      ctx,
-      [&](const sn::Info& info) {
-        ToProto(info, batch.add_info());
-        if (batch.info_size() >= 100) {
-          ok = send(batch);
-          batch.Clear();
-        }
-        return ok;
-      },
-      filter);
+  try {
+    filters::Filter filter = filters::ParseAll({req.filters().begin(), req.filters().end()});
+    s.Walk(
+        ctx,
+        [&](const sn::Info& info) {
+          ToProto(info, batch.add_info());
+          if (batch.info_size() >= 100) {
+            ok = send(batch);
+            batch.Clear();
+          }
+          return ok;
+        },
+        filter);
+  } catch (const errdefs::Error& e) {
+    // containerd's snapshots service passes the filter's or the walk's error
+    // (a bad namespace, say) on unconverted: clients see its text with the
+    // class Unknown.
+    throw errdefs::Unknown(e.what());
+  }
   if (ok && batch.info_size() > 0) send(batch);
 }
 

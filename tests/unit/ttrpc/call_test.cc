@@ -23,8 +23,9 @@ class CallTest : public ::testing::Test {
   void SetUp() override {
     server_ = Server::Create();
     server_->Register("test.Echo", "Echo", [](const Context&, const std::string& p) { return p; });
-    server_->Register("test.Echo", "Namespace",
-                      [](const Context& ctx, const std::string&) { return ctx.ns; });
+    server_->Register("test.Echo", "Namespace", [](const Context& ctx, const std::string&) {
+      return ctx.ns.empty() ? std::string() : ctx.Namespace();
+    });
     server_->Register("test.Echo", "Fail", [](const Context&, const std::string& p) -> std::string {
       throw errdefs::NotFound("thing \"" + p + "\"");
     });

@@ -1058,6 +1058,9 @@ var moreScenarios = []scenario{
 		_, err = ts.Resume(ctx, &tasksapi.ResumeTaskRequest{ContainerID: id})
 		o.add("resume: %s", s.errText(err))
 		o.add("status: %s", s.status(ctx, t))
+		// The shim sends /tasks/resumed from a goroutine of its own: the
+		// crash below could beat it (seen under load, on either daemon).
+		s.ev.wait(id, 4, time.Now().Add(30*time.Second))
 		// Last: runc's shim exits on an Exec without a spec.
 		_, err = ts.Exec(ctx, &tasksapi.ExecProcessRequest{ContainerID: id, ExecID: "nospec"})
 		o.add("exec without spec: %s", s.errText(err))
