@@ -5,10 +5,8 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <sstream>
 #include <vector>
 
 #include "pkg/cgroup_mounts.h"

@@ -78,12 +78,7 @@ void HostDirs::NoteTask(const std::string& ns, const std::string& runc_root,
 }
 
 void HostDirs::RemoveEmpty() {
-  std::vector<std::string> ours;
-  {
-    std::lock_guard lk(mu_);
-    for (const auto& [path, missing] : seen_)
-      if (missing) ours.push_back(path);
-  }
+  std::vector<std::string> ours = Noted();
   // Deepest first: a parent empties once its children are gone.
   std::sort(ours.begin(), ours.end(), [](const std::string& a, const std::string& b) {
     auto depth = [](const std::string& s) { return std::count(s.begin(), s.end(), '/'); };

@@ -1,7 +1,6 @@
 #include "runtime/v2/host_dirs.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -14,17 +13,14 @@ namespace {
 class HostDirsTest : public ::testing::Test {
  protected:
   HostDirsTest() {
-    char tmpl[] = "/tmp/mcd-hostdirs-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    fs::MkdirAll(dir_ + "/cg/memory");
-    fs::MkdirAll(dir_ + "/cg/pids");
+    fs::MkdirAll(At("cg/memory"));
+    fs::MkdirAll(At("cg/pids"));
   }
-  ~HostDirsTest() override { fs::RemoveAll(dir_); }
-  std::string At(const std::string& rel) const { return dir_ + "/" + rel; }
+  std::string At(const std::string& rel) const { return dir_.path() + "/" + rel; }
   // What a runtime would make for a task.
   void Make(const std::string& rel) { fs::MkdirAll(At(rel)); }
 
-  std::string dir_;
+  fs::TempDir dir_{"mcd-hostdirs-"};
 };
 
 TEST_F(HostDirsTest, RemovesWhatWasMissingAndIsEmptyDeepestFirst) {
