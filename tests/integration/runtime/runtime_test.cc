@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <regex>
 #include <sstream>
+#include <vector>
 
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "pkg/fs.h"
@@ -74,8 +77,8 @@ TEST_F(RuntimeTest, ExitStatusPassesThrough) {
 }
 
 TEST_F(RuntimeTest, TerminalRun) {
-  auto r = RunWithPty("ctr -a " + d().socket() + " run -t --rm " + kImage +
-                      " tty1 sh -c 'tty; echo done-$((6*7))'");
+  auto r = RunWithPty("ctr -a " + d().socket() + " run --fifo-dir " + d().fifo_dir() + " -t --rm " +
+                      kImage + " tty1 sh -c 'tty; echo done-$((6*7))'");
   EXPECT_EQ(r.exit_code, 0) << Out(r);
   EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("done-42"), std::string::npos) << r.out;
@@ -183,6 +186,34 @@ TEST_F(RuntimeTest, ContainerWithLiveTaskCannotBeRemoved) {
   EXPECT_TRUE(Leftovers(d()).empty());
 }
 
+// The FIFO directories ctr makes for a detached task's IO under the harness's
+// --fifo-dir (the test's dir, not the host's /run/containerd/fifo). `ctr task
+// rm` removes them from the IO paths the daemon keeps for the task: a daemon
+// that lost them would leave the FIFOs behind.
+TEST_F(RuntimeTest, FifosLiveInTheTestDirUntilTaskRm) {
+  namespace stdfs = std::filesystem;
+  auto fifos = [&](const std::string& id) {
+    std::vector<std::string> found;
+    if (!stdfs::exists(d().fifo_dir())) return found;
+    for (const auto& e : stdfs::recursive_directory_iterator(d().fifo_dir())) {
+      const std::string name = e.path().filename();
+      if (name.starts_with(id + "-") && e.is_fifo()) found.push_back(name);
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+  };
+  auto r = Ctr(d(), {"run", "-d", kImage, "fifo1", "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(fifos("fifo1"),
+            (std::vector<std::string>{"fifo1-stderr", "fifo1-stdin", "fifo1-stdout"}));
+  r = Ctr(d(), {"task", "rm", "-f", "fifo1"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_EQ(fifos("fifo1"), std::vector<std::string>{});
+  r = Ctr(d(), {"c", "rm", "fifo1"});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_TRUE(Leftovers(d()).empty());
+}
+
 // The containerd Go client (Debian's 1.6.20 sources, built offline): a task
 // with stdout captured, its exit status, and its events.
 TEST_F(RuntimeTest, GoClient) {
@@ -190,7 +221,7 @@ TEST_F(RuntimeTest, GoClient) {
   std::string bin = env_->dir() + "/goclient";
   auto r = BuildGo(MCD_GOCLIENT_DIR, bin);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  r = Sh({bin, d().socket(), kImage, "gotask"});
+  r = Sh({bin, "-fifo-dir", d().fifo_dir(), d().socket(), kImage, "gotask"});
   EXPECT_EQ(r.exit_code, 0) << Out(r);
   EXPECT_NE(r.out.find("stdout=\"from-go\\n\"\nexit=3\n"), std::string::npos) << r.out;
   size_t c = r.out.find("event /tasks/create"), s = r.out.find("event /tasks/start"),
@@ -214,7 +245,7 @@ TEST_F(RuntimeTest, GoConform) {
   const std::string ns = "goconform";
   r = Ctr(d(), {"images", "import", env_->dir() + "/busybox.tar"}, ns);
   ASSERT_EQ(r.exit_code, 0) << Out(r);
-  r = Sh({bin, d().socket(), ns, kImage});
+  r = Sh({bin, "-fifo-dir", d().fifo_dir(), d().socket(), ns, kImage});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   std::regex pass("^PASS ");
   std::istringstream lines(r.out);

@@ -139,7 +139,8 @@ TEST_F(RuntimeV1Test, GoClientRuncOptions) {
     ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
     cgroups.dirs.push_back(dir);
   }
-  r = Sh({bin, d().socket(), kImage, "gov1", d().state() + "/io.containerd.runtime.v1.linux", cg});
+  r = Sh({bin, "-fifo-dir", d().fifo_dir(), d().socket(), kImage, "gov1",
+          d().state() + "/io.containerd.runtime.v1.linux", cg});
   EXPECT_EQ(r.exit_code, 0) << ResultText(r);
   EXPECT_TRUE(std::regex_search(r.out, std::regex("shim-cgroup=\\d+:memory:" + cg + "\n")))
       << r.out;

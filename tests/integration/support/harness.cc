@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <regex>
 #include <sstream>
@@ -145,6 +146,30 @@ void Daemon::Kill() {
   pid_ = -1;
 }
 
+namespace {
+// How many leading words of `args` name a ctr command that has --fifo-dir
+// (ctr 1.6: run, and task start / exec under any of task's aliases); 0 for
+// the others.
+size_t FifoCommandWords(const std::vector<std::string>& args) {
+  if (args.empty()) return 0;
+  if (args[0] == "run") return 1;
+  if (args.size() >= 2 && (args[0] == "task" || args[0] == "tasks" || args[0] == "t") &&
+      (args[1] == "start" || args[1] == "exec")) {
+    return 2;
+  }
+  return 0;
+}
+
+bool NamesFifoDir(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    for (const char* flag : {"--fifo-dir", "-fifo-dir"}) {
+      if (a == flag || a.starts_with(std::string(flag) + "=")) return true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
 process::Result Ctr(const Daemon& d, const std::vector<std::string>& args, const std::string& ns,
                     const std::string& stdin_data) {
   process::Options o;
@@ -153,7 +178,13 @@ process::Result Ctr(const Daemon& d, const std::vector<std::string>& args, const
     o.argv.push_back("-n");
     o.argv.push_back(ns);
   }
-  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  const size_t words = NamesFifoDir(args) ? 0 : FifoCommandWords(args);
+  o.argv.insert(o.argv.end(), args.begin(), args.begin() + static_cast<std::ptrdiff_t>(words));
+  if (words > 0) {
+    o.argv.push_back("--fifo-dir");
+    o.argv.push_back(d.fifo_dir());
+  }
+  o.argv.insert(o.argv.end(), args.begin() + static_cast<std::ptrdiff_t>(words), args.end());
   o.stdin_data = stdin_data;
   o.timeout = std::chrono::seconds(120);
   return process::Run(o);

@@ -53,6 +53,9 @@ class Daemon {
   std::string root() const { return dir_ + "/root"; }
   std::string state() const { return dir_ + "/state"; }
   std::string log_path() const { return dir_ + "/daemon.log"; }
+  // Where ctr and the Go test clients make their IO FIFOs for this daemon
+  // (instead of the host's /run/containerd/fifo): removed with the dir.
+  std::string fifo_dir() const { return dir_ + "/fifo"; }
   std::string Log() const;
 
  private:
@@ -64,6 +67,9 @@ class Daemon {
 };
 
 // `ctr -a <socket> [-n ns] args...` with a timeout; the result keeps output.
+// The commands that make IO FIFOs (run, task start, task exec) get
+// `--fifo-dir d.fifo_dir()` unless args already name one: a client killed
+// or a task never removed leaves its FIFOs in the test's dir, not the host's.
 process::Result Ctr(const Daemon& d, const std::vector<std::string>& args,
                     const std::string& ns = "default", const std::string& stdin_data = "");
 

@@ -13,6 +13,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,12 +38,17 @@ func fail(what string, err error) {
 }
 
 func main() {
-	if len(os.Args) != 4 && len(os.Args) != 6 {
-		fmt.Fprintln(os.Stderr, "usage: goclient <socket> <image> <id> [<v1 state dir> <shim cgroup>]")
+	// The task's stdout FIFOs go there (cio's default: the host's
+	// /run/containerd/fifo).
+	fifoDir := flag.String("fifo-dir", "", "directory for the task's IO FIFOs")
+	flag.Parse()
+	args := flag.Args()
+	if len(args) != 3 && len(args) != 5 {
+		fmt.Fprintln(os.Stderr, "usage: goclient [-fifo-dir dir] <socket> <image> <id> [<v1 state dir> <shim cgroup>]")
 		os.Exit(2)
 	}
-	sock, ref, id := os.Args[1], os.Args[2], os.Args[3]
-	v1 := len(os.Args) == 6
+	sock, ref, id := args[0], args[1], args[2]
+	v1 := len(args) == 5
 	client, err := containerd.New(sock, containerd.WithTimeout(10*time.Second))
 	if err != nil {
 		fail("connect", err)
@@ -65,7 +71,7 @@ func main() {
 		containerd.WithNewSpec(oci.WithImageConfig(image), oci.WithProcessArgs("sh", "-c", "echo from-go; exit 3")),
 	}
 	if v1 {
-		v1Checks(ctx, client, image, id, os.Args[4], os.Args[5])
+		v1Checks(ctx, client, image, id, args[3], args[4])
 		evCh, errCh = client.Subscribe(ctx, `topic~="^/tasks/"`)
 		opts = append(opts, containerd.WithRuntime(v1Runtime, nil))
 	}
@@ -76,7 +82,11 @@ func main() {
 	defer container.Delete(ctx, containerd.WithSnapshotCleanup)
 
 	var stdout bytes.Buffer
-	task, err := container.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, &stdout, os.Stderr)))
+	ioOpts := []cio.Opt{cio.WithStreams(nil, &stdout, os.Stderr)}
+	if *fifoDir != "" {
+		ioOpts = append(ioOpts, cio.WithFIFODir(*fifoDir))
+	}
+	task, err := container.NewTask(ctx, cio.NewCreator(ioOpts...))
 	if err != nil {
 		fail("new task", err)
 	}

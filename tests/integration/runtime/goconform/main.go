@@ -5,10 +5,12 @@
 // scenarios (expected.go). One line per scenario; exit status 1 on any
 // difference.
 //
-//	goconform [-record] [-run regexp] <socket> <namespace> <image>
+//	goconform [-record] [-run regexp] [-fifo-dir dir] <socket> <namespace> <image>
 //
 // -record prints the observations as Go source for expected.go (used once,
-// against the real containerd, to write down its behaviour).
+// against the real containerd, to write down its behaviour). -fifo-dir is
+// where the IO FIFOs of tasks and execs with streams go (cio's default: the
+// host's /run/containerd/fifo).
 package main
 
 import (
@@ -245,9 +247,10 @@ var optional = map[string]bool{"checkpoint-restore": true}
 func main() {
 	record := flag.Bool("record", false, "print observations as Go source for expected.go")
 	only := flag.String("run", "", "run only scenarios matching this regexp")
+	flag.StringVar(&fifoDir, "fifo-dir", "", "directory for the IO FIFOs")
 	flag.Parse()
 	if flag.NArg() != 3 {
-		fmt.Fprintln(os.Stderr, "usage: goconform [-record] [-run re] <socket> <namespace> <image>")
+		fmt.Fprintln(os.Stderr, "usage: goconform [-record] [-run re] [-fifo-dir dir] <socket> <namespace> <image>")
 		os.Exit(2)
 	}
 	s := &suite{ns: flag.Arg(1), ref: flag.Arg(2), pids: map[string]string{}, results: map[string][]string{}}

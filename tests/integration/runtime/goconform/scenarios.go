@@ -100,8 +100,16 @@ func (s *suite) remove(c containerd.Container) {
 	c.Delete(ctx, containerd.WithSnapshotCleanup)
 }
 
+// fifoDir (-fifo-dir) holds the FIFOs of every streams() IO; empty: cio's
+// default.
+var fifoDir string
+
 func streams(stdin io.Reader, out, errw io.Writer, opts ...cio.Opt) cio.Creator {
-	return cio.NewCreator(append([]cio.Opt{cio.WithStreams(stdin, out, errw)}, opts...)...)
+	base := []cio.Opt{cio.WithStreams(stdin, out, errw)}
+	if fifoDir != "" {
+		base = append(base, cio.WithFIFODir(fifoDir))
+	}
+	return cio.NewCreator(append(base, opts...)...)
 }
 
 // result waits for an exit status (30 s at most).
