@@ -28,6 +28,8 @@ set(MCD_GOGO_GOOGLEAPIS /usr/share/gocode/src/github.com/gogo/googleapis
 # RE2 (libre2-dev, a gRPC dependency): Go's regexp syntax for filters.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# libbtrfsutil (libbtrfsutil-dev): subvolumes for the btrfs snapshotter.
+pkg_check_modules(BTRFSUTIL REQUIRED IMPORTED_TARGET libbtrfsutil)
 
 # Every shared object the daemon maps costs each exec its loading and
 # relocation, and on a small VM each page fault is dear: gRPC, abseil and
@@ -51,7 +53,7 @@ if(MCD_STATIC_DEPS)
   endfunction()
 
   get_directory_property(_mcd_imported IMPORTED_TARGETS)
-  list(APPEND _mcd_imported PkgConfig::RE2)
+  list(APPEND _mcd_imported PkgConfig::RE2 PkgConfig::BTRFSUTIL)
   foreach(_t IN LISTS _mcd_imported)
     if(NOT _t MATCHES "^(gRPC|absl|protobuf|RocksDB|c-ares|re2|OpenSSL|LibArchive|ZLIB|Snappy|lz4|zstd|PkgConfig)::")
       continue()

@@ -230,8 +230,9 @@ class LocalWriter : public Writer {
 };
 
 LocalStore::LocalStore(std::string root) : root_(std::move(root)) {
-  fs::MkdirAll(root_ + "/ingest", 0711);
-  fs::MkdirAll(root_ + "/blobs/sha256", 0711);
+  // containerd's modes (0777 less the usual umask).
+  fs::MkdirAll(root_ + "/ingest", 0755);
+  fs::MkdirAll(root_ + "/blobs/sha256", 0755);
 }
 
 std::string LocalStore::BlobPath(const std::string& digest) const {

@@ -4,11 +4,12 @@ namespace mcd::daemon {
 
 const std::vector<std::string>& ContainerdPluginOrder() {
   // containerd 1.6.20's `ctr plugins ls` on Linux, less the snapshotters this
-  // daemon has not (aufs, btrfs, devmapper, zfs); its bolt metadata plugin's
+  // daemon has not (aufs, devmapper, zfs); its bolt metadata plugin's
   // place is taken by rocksdb. Listed in that order, each plugin already
   // follows everything it requires, so the graph keeps it.
   static const std::vector<std::string> order = {
       "io.containerd.content.v1.content",
+      "io.containerd.snapshotter.v1.btrfs",
       "io.containerd.snapshotter.v1.native",
       "io.containerd.snapshotter.v1.overlayfs",
       "io.containerd.metadata.v1.rocksdb",

@@ -73,10 +73,13 @@ static void CheckSocketPath(const std::string& path, const char* what) {
 void Server::LoadPlugins() {
   CheckSocketPath(cfg_.grpc.address, "grpc");
   CheckSocketPath(cfg_.TtrpcAddress(), "ttrpc");
-  fs::MkdirAll(cfg_.root, 0711);
+  // As containerd: the root is the daemon's alone (0700, mended on an
+  // existing one too); the state dir only needs to be traversable, for
+  // user-namespaced containers reaching their bundles, and keeps the mode
+  // an operator gave it.
+  fs::MkdirAll(cfg_.root, 0700);
+  if (::chmod(cfg_.root.c_str(), 0700) != 0) throw errdefs::FromErrno(errno, "chmod " + cfg_.root);
   fs::MkdirAll(cfg_.state, 0711);
-  ::chmod(cfg_.root.c_str(), 0711);
-  ::chmod(cfg_.state.c_str(), 0711);
   // A daemon killed mid-apply left its temporary mounts: they go first.
   for (const auto& w : mount::CleanupTempMounts(info_.tmp_mounts)) {
     log::Warn("failed to clean up temporary mounts", {{"error", w}});

@@ -364,6 +364,10 @@ void SnapshotStore::Commit(const Context& ctx, const std::string& name, const st
     t.Put(Key(ns, name), c.SerializeAsString());
     RemoveLease(t, ctx, key);
     AddLease(t, ctx, name);
+    // The active record becomes the committed one: nothing is let go, so
+    // no collection is due (containerd's Commit does not mark the store
+    // dirty either; an unreferenced view must not go sooner than there).
+    t.NoGarbage();
   });
 }
 

@@ -1,6 +1,7 @@
 #include "pkg/mount.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -284,6 +285,55 @@ bool IsMountPoint(const std::string& path) {
   if (::statx(AT_FDCWD, parent.c_str(), 0, STATX_BASIC_STATS, &b) != 0) return false;
   return a.stx_dev_major != b.stx_dev_major || a.stx_dev_minor != b.stx_dev_minor ||
          a.stx_ino == b.stx_ino;
+}
+
+namespace {
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string Unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto octal = [&](size_t j) { return s[j] >= '0' && s[j] <= '7'; };
+    if (s[i] == '\\' && i + 3 < s.size() && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::optional<MountInfo> LookupIn(std::string_view mountinfo, const std::string& real_path) {
+  std::optional<MountInfo> best;
+  std::istringstream in{std::string(mountinfo)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devs, root, point, field;
+    fields >> id >> parent >> devs >> root >> point;
+    point = Unescape(point);
+    bool above = point == "/" || real_path == point || real_path.rfind(point + "/", 0) == 0;
+    if (!above || (best && point.size() < best->point.size())) continue;
+    while (fields >> field && field != "-") {
+    }
+    MountInfo m{.point = point, .fstype = "", .source = ""};
+    fields >> m.fstype >> m.source;
+    m.source = Unescape(m.source);
+    best = std::move(m);
+  }
+  return best;
+}
+
+MountInfo Lookup(const std::string& path) {
+  std::error_code ec;
+  auto real = std::filesystem::canonical(path, ec);
+  if (ec) {
+    throw errdefs::FromErrno(ec.value(), fmt::format("failed to resolve symlink for {:?}", path));
+  }
+  auto m = LookupIn(fs::ReadFile("/proc/self/mountinfo"), real.string());
+  if (!m) throw errdefs::NotFound(fmt::format("failed to find the mount info for {:?}", path));
+  return *m;
 }
 
 std::vector<std::string> CleanupTempMounts(const std::string& dir) {

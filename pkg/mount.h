@@ -61,6 +61,18 @@ void UnmountAllUnder(const std::string& prefix);
 // Whether path is a mount point (its mount id differs from its parent's).
 bool IsMountPoint(const std::string& path);
 
+// The mount a path lies on (containerd's mount.Lookup): the deepest mount
+// point at or above its real path in /proc/self/mountinfo, the last one
+// mounted there when several are stacked.
+struct MountInfo {
+  std::string point;
+  std::string fstype;
+  std::string source;
+};
+MountInfo Lookup(const std::string& path);
+// The same over a mountinfo text, for a path already resolved.
+std::optional<MountInfo> LookupIn(std::string_view mountinfo, const std::string& real_path);
+
 // Creates `dir` (0700) for temporary mounts and unmounts and removes what a
 // crashed daemon left there, deepest first. A mount that cannot be unmounted
 // stays and is returned as a warning.

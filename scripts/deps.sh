@@ -27,6 +27,8 @@ MCD_PACKAGES=(
   libarchive-dev
   libssl-dev
   libre2-dev
+  # the btrfs snapshotter's subvolumes
+  libbtrfsutil-dev
   # static archives the daemon links (MCD_STATIC_DEPS): libarchive-dev does
   # not pull in its own dependencies' -dev packages
   nettle-dev
@@ -53,6 +55,8 @@ MCD_PACKAGES=(
   busybox-static
   # the containerd Go client test program (built offline from the sources above)
   golang-go
+  # mkfs.btrfs: a loop-mounted btrfs for the btrfs snapshotter's tests
+  btrfs-progs
   # script(1): a pty for `ctr run -t` tests
   bsdutils
   # a local registry for `ctr images push` / `pull` tests

@@ -54,16 +54,18 @@ void RemoveChild(records::BackendSnapshot& parent, const std::string& child) {
   c->erase(std::remove(c->begin(), c->end(), child), c->end());
 }
 
-// Removes a snapshot directory: an unused one is just its empty fs/ and
-// work/ (three rmdirs); anything else goes through a full tree removal.
-void RemoveDir(const std::string& dir) {
+}  // namespace
+
+// An unused directory is just its empty fs/ and work/ (three rmdirs);
+// anything else goes through a full tree removal.
+void LocalSnapshotter::RemoveDir(const std::string& dir) {
   for (const char* sub : {"/fs", "/work"}) {
     if (::rmdir((dir + sub).c_str()) != 0 && errno != ENOENT) return fs::RemoveAll(dir);
   }
   if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) fs::RemoveAll(dir);
 }
 
-void RemoveOrphan(const std::string& dir) {
+void LocalSnapshotter::RemoveOrphan(const std::string& dir) {
   try {
     RemoveDir(dir);
   } catch (const std::exception& e) {
@@ -71,7 +73,16 @@ void RemoveOrphan(const std::string& dir) {
   }
 }
 
-}  // namespace
+void LocalSnapshotter::MakeDir(const std::string& dir, const Resolved& s) {
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno != EEXIST) throw errdefs::FromErrno(errno, "failed to create snapshot dir");
+    RemoveDir(dir);
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+      throw errdefs::FromErrno(errno, "failed to create snapshot dir");
+    }
+  }
+  PrepareDir(dir, s);
+}
 
 LocalSnapshotter::LocalSnapshotter(std::string name, std::string root)
     : name_(std::move(name)), root_(std::move(root)) {
@@ -170,9 +181,7 @@ Info LocalSnapshotter::Update(const Info& info, const std::vector<std::string>& 
 Usage LocalSnapshotter::GetUsage(const std::string& key) {
   auto r = Get(key);
   if (!r) throw errdefs::NotFound(fmt::format("snapshot {}", key));
-  if (static_cast<Kind>(r->kind()) == Kind::kActive) {
-    return DiskUsage(UsageDir(std::to_string(r->id())));
-  }
+  if (static_cast<Kind>(r->kind()) == Kind::kActive) return ActiveUsage(Resolve(key, *r));
   return Usage{r->size(), r->inodes()};
 }
 
@@ -232,22 +241,15 @@ std::vector<mount::Mount> LocalSnapshotter::Create(Kind kind, const std::string&
   Resolved s = Resolve(key, r);
 
   // Made in place: a crash before the record leaves a directory whose id
-  // no record owns (the sequence was never bumped), found here by mkdir
+  // no record owns (the sequence was never bumped), found here by MakeDir
   // itself or removed by Cleanup.
-  std::string final_dir = HasDir(s) ? SnapshotDir(s.id) : std::string();
+  std::string final_dir = HasDir(s) ? DirOf(s.id, kind) : std::string();
   auto drop_dir = [&] {
-    if (!final_dir.empty()) fs::RemoveAll(final_dir);
+    if (!final_dir.empty()) RemoveOrphan(final_dir);
   };
   if (!final_dir.empty()) {
-    if (::mkdir(final_dir.c_str(), 0700) != 0) {
-      if (errno != EEXIST) throw errdefs::FromErrno(errno, "failed to create snapshot dir");
-      fs::RemoveAll(final_dir);
-      if (::mkdir(final_dir.c_str(), 0700) != 0) {
-        throw errdefs::FromErrno(errno, "failed to create snapshot dir");
-      }
-    }
     try {
-      PrepareDir(final_dir, s);
+      MakeDir(final_dir, s);
     } catch (...) {
       drop_dir();
       throw;
@@ -278,42 +280,52 @@ void LocalSnapshotter::Commit(const std::string& name, const std::string& key,
   if (!r) throw errdefs::NotFound(fmt::format("snapshot {}", key));
   if (Get(name)) {
     throw errdefs::AlreadyExists(
-        fmt::format("failed to commit snapshot: committed snapshot {}", name));
+        fmt::format("{}: committed snapshot {}", CommitErrorContext(), name));
   }
   if (static_cast<Kind>(r->kind()) != Kind::kActive) {
     throw errdefs::FailedPrecondition(
-        fmt::format("failed to commit snapshot: snapshot {:?} is not active", key));
+        fmt::format("{}: snapshot {:?} is not active", CommitErrorContext(), key));
   }
-  Usage u = DiskUsage(UsageDir(std::to_string(r->id())));
-  Db().Update([&](metadata::Txn& t) {
-    records::BackendSnapshot c = *r;
-    c.set_kind(static_cast<int>(Kind::kCommitted));
-    c.mutable_labels()->clear();
-    for (const auto& [k, v] : labels) (*c.mutable_labels())[k] = v;
-    int64_t now = NowNs();
-    c.set_created_ns(now);
-    c.set_updated_ns(now);
-    c.set_size(u.size);
-    c.set_inodes(u.inodes);
-    c.clear_children();
-    t.Delete(RecordKey(key));
-    TxnPut(t, name, c);
-    if (!c.parent().empty()) {
-      auto p = TxnGet(t, c.parent());
-      if (!p) {
-        throw errdefs::NotFound(
-            fmt::format("missing parent {:?} of snapshot {:?}", c.parent(), key));
+  Usage u = ActiveUsage(Resolve(key, *r));
+  std::string id = std::to_string(r->id());
+  std::string from = DirOf(id, Kind::kActive), to = DirOf(id, Kind::kCommitted);
+  if (from != to) CommitDir(from, to);
+  try {
+    Db().Update([&](metadata::Txn& t) {
+      records::BackendSnapshot c = *r;
+      c.set_kind(static_cast<int>(Kind::kCommitted));
+      c.mutable_labels()->clear();
+      for (const auto& [k, v] : labels) (*c.mutable_labels())[k] = v;
+      int64_t now = NowNs();
+      c.set_created_ns(now);
+      c.set_updated_ns(now);
+      c.set_size(u.size);
+      c.set_inodes(u.inodes);
+      c.clear_children();
+      t.Delete(RecordKey(key));
+      TxnPut(t, name, c);
+      if (!c.parent().empty()) {
+        auto p = TxnGet(t, c.parent());
+        if (!p) {
+          throw errdefs::NotFound(
+              fmt::format("missing parent {:?} of snapshot {:?}", c.parent(), key));
+        }
+        RemoveChild(*p, key);
+        p->add_children(name);
+        TxnPut(t, c.parent(), *p);
       }
-      RemoveChild(*p, key);
-      p->add_children(name);
-      TxnPut(t, c.parent(), *p);
-    }
-  });
+    });
+  } catch (...) {
+    if (from != to) RemoveOrphan(to);
+    throw;
+  }
+  if (from != to) reaper_.Post([this, from] { RemoveOrphan(from); });
 }
 
 void LocalSnapshotter::Remove(const std::string& key) {
   std::lock_guard lk(mu_);
   std::string id;
+  Kind kind = Kind::kUnknown;
   Db().Update([&](metadata::Txn& t) {
     auto r = TxnGet(t, key);
     if (!r) throw errdefs::NotFound(fmt::format("failed to remove: snapshot {}", key));
@@ -328,6 +340,7 @@ void LocalSnapshotter::Remove(const std::string& key) {
     }
     t.Delete(RecordKey(key));
     id = std::to_string(r->id());
+    kind = static_cast<Kind>(r->kind());
     // The metadata layer's record is gone already (synced): should this
     // removal be lost to a power cut, the record comes back as an orphan
     // that collection removes. One fsync less per Remove.
@@ -336,7 +349,7 @@ void LocalSnapshotter::Remove(const std::string& key) {
   // The record is gone, so nothing reaches the directory any more: it goes
   // off the request path (as containerd leaves it to collection). One left
   // by a failure or a crash is removed by Cleanup.
-  reaper_.Post([dir = SnapshotDir(id)] { RemoveOrphan(dir); });
+  reaper_.Post([this, dir = DirOf(id, kind)] { RemoveOrphan(dir); });
 }
 
 void LocalSnapshotter::Walk(const std::function<bool(const Info&)>& fn,
@@ -355,19 +368,21 @@ void LocalSnapshotter::Walk(const std::function<bool(const Info&)>& fn,
 void LocalSnapshotter::Cleanup() {
   {
     std::lock_guard lk(mu_);
-    std::set<std::string> ids;
+    std::set<std::string> owned;
     Db().Scan(kRecordPrefix, [&](std::string_view, std::string_view v) {
-      ids.insert(std::to_string(Parse(v).id()));
+      auto r = Parse(v);
+      owned.insert(DirOf(std::to_string(r.id()), static_cast<Kind>(r.kind())));
       return true;
     });
     uint64_t seq = 0;
     if (auto v = Db().Get(kSeqKey)) seq = std::stoull(*v);
-    std::string dir = root_ + "/snapshots";
-    if (DIR* d = ::opendir(dir.c_str())) {
+    for (const auto& dir : DirParents()) {
+      DIR* d = ::opendir(dir.c_str());
+      if (!d) continue;
       while (auto* e = ::readdir(d)) {
         std::string n = e->d_name;
-        if (n == "." || n == ".." || ids.count(n)) continue;
         std::string path = dir + "/" + n;
+        if (n == "." || n == ".." || owned.count(path)) continue;
         // An id not handed out yet is one Create may make next: removed
         // here, under the lock. Any other (removed records' directories,
         // queued or not) goes through the reaper, which alone removes those.
@@ -376,7 +391,7 @@ void LocalSnapshotter::Cleanup() {
         if (!n.empty() && *end == '\0' && id > seq) {
           RemoveOrphan(path);
         } else {
-          reaper_.Post([path] { RemoveOrphan(path); });
+          reaper_.Post([this, path] { RemoveOrphan(path); });
         }
       }
       ::closedir(d);

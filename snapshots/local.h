@@ -46,17 +46,39 @@ class LocalSnapshotter : public Snapshotter {
 
  protected:
   std::string SnapshotDir(const std::string& id) const { return root_ + "/snapshots/" + id; }
+  // Where snapshot `id` of `kind` keeps its directory: <root>/snapshots/<id>
+  // whatever its kind, unless a subclass says otherwise.
+  virtual std::string DirOf(const std::string& id, Kind) const { return SnapshotDir(id); }
+  // The directories Cleanup looks through for ones no snapshot owns.
+  virtual std::vector<std::string> DirParents() const { return {root_ + "/snapshots"}; }
   // Whether a new snapshot gets a directory of its own (containerd's native
   // snapshotter gives none to a view of a parent: it mounts the parent's).
   virtual bool HasDir(const Resolved&) const { return true; }
+  // Makes a new snapshot's directory at `dir`: a mkdir (after removing
+  // what a crash left there), then PrepareDir.
+  virtual void MakeDir(const std::string& dir, const Resolved& s);
   // Fills the fresh directory `dir` of a new snapshot.
-  virtual void PrepareDir(const std::string& dir, const Resolved& s) = 0;
-  // The tree whose usage is the snapshot's.
+  virtual void PrepareDir(const std::string&, const Resolved&) {}
+  // Makes the committed directory `to` from the active one `from`, for a
+  // subclass whose DirOf differs by kind; `from` is removed after the record
+  // changed.
+  virtual void CommitDir(const std::string&, const std::string&) {}
+  // Removes a snapshot's directory, whatever a crash left of it; nothing
+  // when there is none.
+  virtual void RemoveDir(const std::string& dir);
+  // The tree whose usage is an active snapshot's.
   virtual std::string UsageDir(const std::string& id) const = 0;
+  // An active snapshot's usage (recorded as the committed one's at Commit).
+  virtual Usage ActiveUsage(const Resolved& s) const { return DiskUsage(UsageDir(s.id)); }
   virtual std::vector<mount::Mount> MountsOf(const Resolved& s) const = 0;
   // How Mounts of a committed snapshot is refused (containerd's wording
   // differs per snapshotter).
   virtual const char* MountsErrorContext() const = 0;
+  // The same for Commit's refusals.
+  virtual const char* CommitErrorContext() const { return "failed to commit snapshot"; }
+  // Finishes the queued directory removals. A subclass overriding RemoveDir
+  // calls it from its destructor: the queue's jobs call RemoveDir.
+  void DrainRemovals() { reaper_.Drain(); }
 
  private:
   std::vector<mount::Mount> Create(Kind kind, const std::string& key, const std::string& parent,
@@ -64,6 +86,8 @@ class LocalSnapshotter : public Snapshotter {
   std::optional<records::BackendSnapshot> Get(const std::string& key) const;
   Resolved Resolve(const std::string& key, const records::BackendSnapshot& r) const;
   Info ToInfo(const std::string& key, const records::BackendSnapshot& r) const;
+  // RemoveDir, logging instead of throwing.
+  void RemoveOrphan(const std::string& dir);
 
   std::string name_;
   std::string root_;

@@ -92,5 +92,8 @@ inline filters::Adaptor Adapt(const Info& info) {
 
 // Disk usage of a tree: blocks*512 of each distinct inode, and the inode count.
 Usage DiskUsage(const std::string& root);
+// The same over what `upper` adds or changes relative to `lower` (removals
+// count nothing), with containerd's notion of an unchanged file.
+Usage DiffUsage(const std::string& lower, const std::string& upper);
 
 }  // namespace mcd::snapshots

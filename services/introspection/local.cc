@@ -81,7 +81,7 @@ std::string Local::UUID() {
     uuid_ = fs::ReadFile(path);
   } catch (const errdefs::Error& e) {
     if (e.code() != errdefs::Code::kNotFound) throw;
-    fs::MkdirAll(root_, 0711);
+    fs::MkdirAll(root_, 0700);
     uuid_ = NewUUID();
     fs::WriteFileAtomic(path, uuid_, 0644);
   }
@@ -95,7 +95,9 @@ plugin::Registrar reg{{
     .requires_ = {},
     .config = {},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
-      auto l = std::make_shared<Local>(ic.plugins(), ic.root);
+      // containerd keeps the UUID under its grpc introspection plugin's root.
+      auto l = std::make_shared<Local>(ic.plugins(),
+                                       ic.daemon.root + "/io.containerd.grpc.v1.introspection");
       l->UUID();  // create it at start so restarts keep the first one
       return l;
     },

@@ -8,6 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -56,6 +60,52 @@ TEST(Lifecycle, RestartKeepsNamespacesAndUUID) {
   again.Start();  // the socket left by the crash is stale and replaced
   EXPECT_EQ(Ctr(again, {"ns", "ls", "-q"}).out, "after\nkept\n");
   EXPECT_EQ(UUIDOf(again), uuid);
+}
+
+// The root and state directories as containerd 1.6.20 leaves them, run
+// beside it: the root is 0700 (an existing 0755 one too), the state keeps
+// an existing mode, and each plugin's directory has containerd's name and
+// mode (the UUID under io.containerd.grpc.v1.introspection).
+TEST(Lifecycle, RootAndStateLayoutIsContainerds) {
+  Require("ctr");
+  Require("containerd");
+  auto layout = [](const std::string& binary, bool existing) {
+    TempDir dir;
+    Daemon d(dir.path(), Daemon::Options{.extra_args = {},
+                                         .config_toml = "version = 2\ndisabled_plugins = "
+                                                        "[\"io.containerd.grpc.v1.cri\"]\n",
+                                         .binary = binary});
+    if (existing) {
+      fs::MkdirAll(d.root(), 0755);
+      fs::MkdirAll(d.state(), 0755);
+      ::chmod(d.root().c_str(), 0755);
+      ::chmod(d.state().c_str(), 0755);
+    }
+    d.Start();
+    EXPECT_EQ(Ctr(d, {"version"}).exit_code, 0);
+    std::string out;
+    for (const auto& top : {d.root(), d.state()}) {
+      std::vector<std::string> names = {""};
+      for (const auto& e : std::filesystem::directory_iterator(top)) {
+        names.push_back("/" + e.path().filename().string());
+      }
+      std::sort(names.begin(), names.end());
+      for (const auto& n : names) {
+        // The metadata store is RocksDB here, bolt there (README).
+        if (n.find("io.containerd.metadata.v1.") != std::string::npos) continue;
+        struct stat st;
+        EXPECT_EQ(::lstat((top + n).c_str(), &st), 0) << top + n;
+        out +=
+            fmt::format("{:o} {}{}\n", st.st_mode & 07777, top == d.root() ? "root" : "state", n);
+      }
+    }
+    EXPECT_TRUE(Exists(d.root() + "/io.containerd.grpc.v1.introspection/uuid")) << out;
+    EXPECT_EQ(d.Stop(), 0);
+    return out;
+  };
+  for (bool existing : {false, true}) {
+    EXPECT_EQ(layout("", existing), layout("containerd", existing)) << "existing=" << existing;
+  }
 }
 
 // containerd unmounts <root>/tmpmounts at start: a daemon killed while a

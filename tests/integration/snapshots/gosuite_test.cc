@@ -17,8 +17,8 @@
 namespace mcd::itest {
 namespace {
 
-// What containerd 1.6.20 reports for each subtest, for overlayfs and native
-// alike (recorded with gosuite against the real daemon).
+// What containerd 1.6.20 reports for each subtest, for overlayfs, native and
+// btrfs alike (recorded with gosuite against the real daemon).
 const std::map<std::string, std::string>& Expected() {
   static const std::map<std::string, std::string> m = [] {
     std::map<std::string, std::string> e;
@@ -60,35 +60,44 @@ std::map<std::string, std::string> Outcomes(const std::string& out) {
   return m;
 }
 
-TEST(GoSnapshotSuite, OverlayfsAndNativeAsContainerd) {
+TEST(GoSnapshotSuite, OverlayfsNativeAndBtrfsAsContainerd) {
   Require("go");
   ASSERT_EQ(::geteuid(), 0u) << "the suite mounts snapshots: it needs root";
   TempDir dir;
   const std::string bin = dir.path() + "/gosuite.test";
   auto r = BuildGoTest(MCD_GOSUITE_DIR, bin);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-
-  Daemon d(dir.path());
-  d.Start();
   // The suite makes its snapshot-suite-* work dirs under TMPDIR: inside the
   // test's own directory, so nothing outlives the test even on a failure.
   const std::string tmp = dir.path() + "/tmp";
   fs::MkdirAll(tmp, 0711);
-  for (const std::string sn : {"overlayfs", "native"}) {
+  auto run = [&](const Daemon& d, const std::string& sn) {
     SCOPED_TRACE(sn);
     process::Options o;
     o.argv = {bin, "-test.v", "-address", d.socket(), "-snapshotter", sn};
     o.extra_env = {"TMPDIR=" + tmp};
     o.merge_stderr = true;
     o.timeout = std::chrono::minutes(10);
-    r = process::Run(o);
-    EXPECT_EQ(r.exit_code, 0) << r.out;
-    EXPECT_EQ(Outcomes(r.out), Expected()) << r.out;
-    EXPECT_NE(r.out.find("\nPASS\n"), std::string::npos) << r.out;
+    auto res = process::Run(o);
+    EXPECT_EQ(res.exit_code, 0) << res.out;
+    EXPECT_EQ(Outcomes(res.out), Expected()) << res.out;
+    EXPECT_NE(res.out.find("\nPASS\n"), std::string::npos) << res.out;
     // Every subtest unmounted what it mounted and removed its work dir.
-    EXPECT_EQ(mount::MountPointsUnder(dir.path()), std::vector<std::string>{});
+    EXPECT_EQ(mount::MountPointsUnder(tmp), std::vector<std::string>{});
     EXPECT_TRUE(std::filesystem::is_empty(tmp));
+  };
+  {
+    Daemon d(dir.path());
+    d.Start();
+    for (const std::string sn : {"overlayfs", "native"}) run(d, sn);
+    EXPECT_EQ(d.Stop(), 0) << d.Log();
   }
+  // btrfs works where the daemon's root is on btrfs.
+  const std::string on_btrfs = MountBtrfs(dir.path()) + "/d";
+  fs::MkdirAll(on_btrfs, 0711);
+  Daemon d(on_btrfs);
+  d.Start();
+  run(d, "btrfs");
   EXPECT_EQ(d.Stop(), 0) << d.Log();
 }
 

@@ -205,6 +205,20 @@ void Require(const std::string& tool) {
   }
 }
 
+std::string MountBtrfs(const std::string& dir) {
+  Require("mkfs.btrfs");
+  const std::string img = dir + "/btrfs.img", mnt = dir + "/btrfs";
+  fs::WriteFileAtomic(img, "", 0600);
+  if (::truncate(img.c_str(), 256 << 20) != 0) throw std::runtime_error("truncate " + img);
+  fs::MkdirAll(mnt, 0711);
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {"mkfs.btrfs", "-q", "-f", img}, {"mount", "-o", "loop", img, mnt}}) {
+    auto r = Sh(argv);
+    if (r.exit_code != 0) throw std::runtime_error(argv[0] + ": " + r.out + r.err);
+  }
+  return mnt;
+}
+
 namespace {
 process::Result RunGo(const std::vector<std::string>& argv, const std::string& src_dir) {
   process::Options o;

@@ -76,6 +76,11 @@ process::Result Ctr(const Daemon& d, const std::vector<std::string>& args,
 // Runs a command (argv[0] on PATH).
 process::Result Sh(const std::vector<std::string>& argv, const std::string& stdin_data = "");
 
+// Makes a btrfs filesystem in a sparse image under `dir` and mounts it at
+// <dir>/btrfs, which it returns (a loop device, freed with the unmount that
+// the TempDir holding `dir` does at its end).
+std::string MountBtrfs(const std::string& dir);
+
 // Fails the test loudly when a tool or kernel feature the tests need is missing.
 void Require(const std::string& tool);
 

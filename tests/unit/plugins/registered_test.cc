@@ -23,6 +23,7 @@ TEST(Registered, EveryExpectedPlugin) {
            "io.containerd.grpc.v1.healthcheck",
            "io.containerd.gc.v1.scheduler",
            "io.containerd.content.v1.content",
+           "io.containerd.snapshotter.v1.btrfs",
            "io.containerd.service.v1.containers-service",
            "io.containerd.service.v1.content-service",
            "io.containerd.service.v1.images-service",

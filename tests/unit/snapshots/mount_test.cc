@@ -162,3 +162,31 @@ TEST(Mount, OverlayWithOptionsLongerThanAPage) {
 
 }  // namespace
 }  // namespace mcd::mount
+
+namespace mcd::mount {
+namespace {
+
+// containerd's mount.Lookup over a mountinfo text: the deepest mount point
+// above the path, the last of a stack, with mountinfo's octal escapes read.
+TEST(MountLookup, DeepestAndLastMountAboveThePath) {
+  const std::string info =
+      "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+      "30 22 0:5 / /var/lib rw - tmpfs tmpfs rw\n"
+      "31 30 7:0 / /var/lib/a\\040b rw shared:9 master:2 - btrfs /dev/loop0 rw,subvolid=5\n"
+      "32 30 0:6 / /var/lib/ab rw - tmpfs other rw\n"
+      "33 30 0:7 / /var/lib rw - xfs /dev/sdb rw\n";
+  auto m = LookupIn(info, "/var/lib/a b/c");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->point, "/var/lib/a b");
+  EXPECT_EQ(m->fstype, "btrfs");
+  EXPECT_EQ(m->source, "/dev/loop0");
+  // A longer sibling name is no parent; the later mount on /var/lib wins.
+  m = LookupIn(info, "/var/lib/a");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->source, "/dev/sdb");
+  EXPECT_EQ(LookupIn(info, "/etc")->fstype, "ext4");
+  EXPECT_FALSE(LookupIn("", "/etc"));
+}
+
+}  // namespace
+}  // namespace mcd::mount
