@@ -18,6 +18,7 @@
 #include "content/digest.h"
 #include "pkg/errdefs.h"
 #include "pkg/fd.h"
+#include "pkg/fs.h"
 
 namespace mcd::diff {
 namespace {
@@ -94,19 +95,6 @@ std::vector<std::string> List(const std::string& dir) {
   return out;
 }
 
-bool SameContent(const std::string& a, const std::string& b) {
-  UniqueFd fa(::open(a.c_str(), O_RDONLY | O_CLOEXEC)), fb(::open(b.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fa || !fb) return false;
-  std::vector<char> ba(1 << 16), bb(1 << 16);
-  for (;;) {
-    ssize_t na = ::read(fa.get(), ba.data(), ba.size());
-    ssize_t nb = ::read(fb.get(), bb.data(), bb.size());
-    if (na != nb || na < 0) return false;
-    if (na == 0) return true;
-    if (std::memcmp(ba.data(), bb.data(), static_cast<size_t>(na)) != 0) return false;
-  }
-}
-
 std::string ReadLink(const std::string& p) {
   std::vector<char> buf(4096);
   ssize_t n = ::readlink(p.c_str(), buf.data(), buf.size());
@@ -125,7 +113,7 @@ bool Same(const std::string& lp, const struct stat& l, const std::string& up,
   if (l.st_size != u.st_size) return false;
   if (S_ISLNK(u.st_mode)) return ReadLink(lp) == ReadLink(up);
   if (l.st_mtim.tv_sec != u.st_mtim.tv_sec || l.st_mtim.tv_nsec != u.st_mtim.tv_nsec) return false;
-  if (u.st_mtim.tv_nsec == 0 && S_ISREG(u.st_mode)) return SameContent(lp, up);
+  if (u.st_mtim.tv_nsec == 0 && S_ISREG(u.st_mode)) return fs::SameContent(lp, up);
   return true;
 }
 

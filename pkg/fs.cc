@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "pkg/errdefs.h"
 #include "pkg/fd.h"
@@ -90,6 +92,19 @@ bool Exists(const std::string& path) {
 void SyncDir(const std::string& dir) {
   UniqueFd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd) ::fsync(fd.get());
+}
+
+bool SameContent(const std::string& a, const std::string& b) {
+  UniqueFd fa(::open(a.c_str(), O_RDONLY | O_CLOEXEC)), fb(::open(b.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fa || !fb) return false;
+  std::vector<char> ba(1 << 16), bb(1 << 16);
+  for (;;) {
+    ssize_t na = ::read(fa.get(), ba.data(), ba.size());
+    ssize_t nb = ::read(fb.get(), bb.data(), bb.size());
+    if (na != nb || na < 0) return false;
+    if (na == 0) return true;
+    if (std::memcmp(ba.data(), bb.data(), static_cast<size_t>(na)) != 0) return false;
+  }
 }
 
 TempDir::TempDir(const std::string& prefix) {

@@ -19,6 +19,8 @@ void RemoveAll(const std::string& path);
 bool Exists(const std::string& path);
 // fsync a directory so a rename or create in it is durable.
 void SyncDir(const std::string& dir);
+// Whether two files hold the same bytes (false when either cannot be read).
+bool SameContent(const std::string& a, const std::string& b);
 
 // A fresh directory (mkdtemp under $TMPDIR or /tmp), removed with its
 // contents when destroyed.

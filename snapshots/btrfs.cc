@@ -100,8 +100,7 @@ plugin::Registrar reg{{
     .config = toml::table{{"root_path", ""}},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       ic.AddDefaultPlatform();
-      std::string root = ic.root;
-      if (auto rp = ic.config["root_path"].value<std::string>(); rp && !rp->empty()) root = *rp;
+      std::string root = RootOf(ic);
       ic.exports()["root"] = root;
       // As containerd: the root is made (or mended) 0700 even where btrfs
       // is then found missing.

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "pkg/errdefs.h"
-#include "pkg/fd.h"
+#include "pkg/fs.h"
 #include "snapshots/snapshotter.h"
 
 namespace mcd::snapshots {
@@ -63,19 +63,6 @@ std::string ReadLink(const std::string& p) {
   return std::filesystem::read_symlink(p, ec).string();
 }
 
-bool SameContent(const std::string& a, const std::string& b) {
-  UniqueFd fa(::open(a.c_str(), O_RDONLY | O_CLOEXEC)), fb(::open(b.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fa || !fb) return false;
-  std::vector<char> ba(1 << 16), bb(1 << 16);
-  for (;;) {
-    ssize_t na = ::read(fa.get(), ba.data(), ba.size());
-    ssize_t nb = ::read(fb.get(), bb.data(), bb.size());
-    if (na != nb || na < 0) return false;
-    if (na == 0) return true;
-    if (std::memcmp(ba.data(), bb.data(), static_cast<size_t>(na)) != 0) return false;
-  }
-}
-
 // containerd's (continuity's) sameFile: the same inode, or equal mode,
 // owner and device number and file capabilities, and for a non-directory
 // the same size and modification time; when both times lack nanoseconds
@@ -92,7 +79,7 @@ bool SameFile(const std::string& ap, const struct stat& a, const std::string& bp
   if (a.st_size != b.st_size || a.st_mtim.tv_sec != b.st_mtim.tv_sec) return false;
   if (a.st_mtim.tv_nsec == 0 && b.st_mtim.tv_nsec == 0) {
     if (S_ISLNK(a.st_mode)) return ReadLink(ap) == ReadLink(bp);
-    return a.st_size == 0 || SameContent(ap, bp);
+    return a.st_size == 0 || fs::SameContent(ap, bp);
   }
   return a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
 }

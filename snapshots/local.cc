@@ -56,6 +56,11 @@ void RemoveChild(records::BackendSnapshot& parent, const std::string& child) {
 
 }  // namespace
 
+std::string RootOf(const plugin::InitContext& ic) {
+  auto rp = ic.config["root_path"].value<std::string>();
+  return rp && !rp->empty() ? *rp : ic.root;
+}
+
 // An unused directory is just its empty fs/ and work/ (three rmdirs);
 // anything else goes through a full tree removal.
 void LocalSnapshotter::RemoveDir(const std::string& dir) {

@@ -23,6 +23,10 @@ struct Resolved {
   std::vector<std::string> parent_ids;
 };
 
+// A snapshotter plugin's root: its `root_path` setting, else the plugin's
+// directory under the daemon root.
+std::string RootOf(const plugin::InitContext& ic);
+
 class LocalSnapshotter : public Snapshotter {
  public:
   LocalSnapshotter(std::string name, std::string root);

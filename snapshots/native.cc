@@ -45,8 +45,7 @@ plugin::Registrar reg{{
     .config = toml::table{{"root_path", ""}},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       ic.AddDefaultPlatform();
-      std::string root = ic.root;
-      if (auto rp = ic.config["root_path"].value<std::string>(); rp && !rp->empty()) root = *rp;
+      std::string root = RootOf(ic);
       return std::make_shared<Native>(root);
     },
 }};

@@ -76,8 +76,7 @@ plugin::Registrar reg{{
     .config = toml::table{{"root_path", ""}, {"upperdir_label", false}},
     .init = [](plugin::InitContext& ic) -> std::shared_ptr<plugin::Instance> {
       ic.AddDefaultPlatform();
-      std::string root = ic.root;
-      if (auto rp = ic.config["root_path"].value<std::string>(); rp && !rp->empty()) root = *rp;
+      std::string root = RootOf(ic);
       // overlay must be known to the kernel (it may be a module not yet loaded).
       if (fs::ReadFile("/proc/filesystems").find("\toverlay\n") == std::string::npos &&
           !fs::Exists("/sys/module/overlay")) {

@@ -23,19 +23,6 @@
 namespace mcd::snapshots {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = "/tmp/mcd-btrfs-XXXXXX";
-    path_ = ::mkdtemp(t.data());
-  }
-  ~TempDir() { fs::RemoveAll(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 void Must(const std::vector<std::string>& argv) {
   process::Options o;
   o.argv = argv;
@@ -63,7 +50,7 @@ class BtrfsMount {
   const std::string& path() const { return mnt_; }
 
  private:
-  TempDir dir_;
+  fs::TempDir dir_{"mcd-btrfs-"};
   std::string mnt_;
 };
 
@@ -124,7 +111,7 @@ std::vector<std::string> Entries(const std::string& dir) {
 }
 
 TEST(BtrfsSnapshotter, SkipsAnyOtherFilesystemAsContainerd) {
-  TempDir d;
+  fs::TempDir d("mcd-btrfs-");
   std::string why;
   EXPECT_EQ(Open(d.path(), &why), nullptr);
   std::string root = d.path() + "/io.containerd.snapshotter.v1.btrfs";
@@ -246,7 +233,7 @@ TEST(BtrfsSnapshotter, CleanupRemovesOrphansAndNestedSubvolumes) {
 }
 
 TEST(DiffUsage, CountsWhatTheUpperTreeAddsOrChangesAsContainerd) {
-  TempDir d;
+  fs::TempDir d("mcd-btrfs-");
   std::string lo = d.path() + "/lower", up = d.path() + "/upper";
   for (const auto& r : {lo, up}) {
     fs::MkdirAll(r + "/same", 0755);
