@@ -16,13 +16,16 @@ namespace mcd::itest {
 namespace {
 
 const char* kImage = "docker.io/library/busybox:latest";
+// A namespace of this test's own: containerd leaves the runc root and the
+// cgroups it makes for a namespace, which the test then removes.
+const char* kNs = "mcdbtrfs";
 
 // The commands' outputs, with what differs between two daemons by nature
 // (subvolume ids, times, the key of a committed snapshot's backend) evened out.
 std::string Session(const Daemon& d, const std::string& tar) {
   std::string log;
   auto run = [&](std::vector<std::string> args) {
-    auto r = Ctr(d, args, "bt");
+    auto r = Ctr(d, args, kNs);
     log += "## " + args[0] + " " + (args.size() > 3 ? args[3] : "") + "\n" + r.out + r.err +
            "exit " + std::to_string(r.exit_code) + "\n";
     return r;
@@ -33,7 +36,7 @@ std::string Session(const Daemon& d, const std::string& tar) {
   };
   run({"images", "import", "--snapshotter", "btrfs", tar});
   run({"run", "--rm", "--snapshotter", "btrfs", kImage, "c1", "sh", "-c", "echo hi > /f; cat /f"});
-  auto ls = Ctr(d, {"snapshots", "--snapshotter", "btrfs", "ls"}, "bt");
+  auto ls = Ctr(d, {"snapshots", "--snapshotter", "btrfs", "ls"}, kNs);
   std::istringstream rows(ls.out);
   std::string layer;
   std::getline(rows, layer);  // the header
@@ -42,8 +45,8 @@ std::string Session(const Daemon& d, const std::string& tar) {
   snap({"mounts", "/m", "a1"});
   // ctr gives a view no gc.root label: one made after a synchronous
   // collection and labelled before any deletion lives on either daemon.
-  EXPECT_EQ(Ctr(d, {"leases", "create", "--id", "l"}, "bt").exit_code, 0);
-  EXPECT_EQ(Ctr(d, {"leases", "rm", "--sync", "l"}, "bt").exit_code, 0);
+  EXPECT_EQ(Ctr(d, {"leases", "create", "--id", "l"}, kNs).exit_code, 0);
+  EXPECT_EQ(Ctr(d, {"leases", "rm", "--sync", "l"}, kNs).exit_code, 0);
   snap({"view", "v1", layer});
   snap({"label", "v1", "containerd.io/gc.root=kept"});
   snap({"mounts", "/m", "v1"});
@@ -52,7 +55,7 @@ std::string Session(const Daemon& d, const std::string& tar) {
   snap({"usage"});
   // Changes in a1: one file added, one removed.
   TempDir m;
-  auto mounts = Ctr(d, {"snapshots", "--snapshotter", "btrfs", "mounts", m.path(), "a1"}, "bt");
+  auto mounts = Ctr(d, {"snapshots", "--snapshotter", "btrfs", "mounts", m.path(), "a1"}, kNs);
   EXPECT_EQ(Sh({"sh", "-c", mounts.out}).exit_code, 0) << mounts.out;
   fs::WriteFileAtomic(m.path() + "/added", std::string(10000, 'x'));
   std::filesystem::remove(m.path() + "/bin/ls");
@@ -109,6 +112,12 @@ TEST(BtrfsSnapshotter, CtrSeesWhatContainerdShows) {
                 std::vector<std::string>{});
     }
   }
+  std::error_code ec;
+  std::filesystem::remove(std::string("/run/containerd/runc/") + kNs, ec);
+  for (const auto& h : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+    std::filesystem::remove(h.path() / kNs, ec);  // an empty cgroup goes with rmdir
+  }
+  std::filesystem::remove(std::string("/sys/fs/cgroup/") + kNs, ec);
   EXPECT_NE(outputs[0].find("hi\n"), std::string::npos) << outputs[0];
   EXPECT_NE(outputs[0].find("mount -t btrfs /dev/loop"), std::string::npos) << outputs[0];
   EXPECT_EQ(outputs[0], outputs[1]);
