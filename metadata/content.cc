@@ -158,6 +158,7 @@ void ContentStore::Delete(const Context& ctx, const std::string& digest) {
     t.Delete(BlobKey(ns, digest));
     leases::RemoveResource(t, ns, ctx.lease, leases::kContent, digest);
   });
+  sweep_due_ = true;
 }
 
 std::unique_ptr<content::ReaderAt> ContentStore::OpenReader(const Context& ctx,
@@ -308,24 +309,29 @@ class NamespacedWriter : public content::Writer {
       actual = w_->Digest();
     }
     bool exists = false;
-    cs_->db_->Update([&](Txn& t) {
-      NamespaceStore::EnsureIn(t, ns);
-      auto key = ContentStore::BlobKey(ns, actual);
-      if (t.Get(key)) {
-        exists = true;
-      } else {
-        content::Info info;
-        info.digest = actual;
-        info.size = size;
-        info.created_at = info.updated_at = chr::system_clock::now();
-        info.labels = labels;
-        t.Put(key, Encode(info));
-      }
-      t.Delete(ContentStore::IngestKey(ns, ref_));
-      t.NoGarbage();
-      leases::RemoveResource(t, ns, ctx_.lease, leases::kIngests, ref_);
-      leases::AddResource(t, ns, ctx_.lease, leases::kContent, actual);
-    });
+    try {
+      cs_->db_->Update([&](Txn& t) {
+        NamespaceStore::EnsureIn(t, ns);
+        auto key = ContentStore::BlobKey(ns, actual);
+        if (t.Get(key)) {
+          exists = true;
+        } else {
+          content::Info info;
+          info.digest = actual;
+          info.size = size;
+          info.created_at = info.updated_at = chr::system_clock::now();
+          info.labels = labels;
+          t.Put(key, Encode(info));
+        }
+        t.Delete(ContentStore::IngestKey(ns, ref_));
+        t.NoGarbage();
+        leases::RemoveResource(t, ns, ctx_.lease, leases::kIngests, ref_);
+        leases::AddResource(t, ns, ctx_.lease, leases::kContent, actual);
+      });
+    } catch (...) {
+      cs_->sweep_due_ = true;  // the blob may be on disk without a record
+      throw;
+    }
     committed_ = true;
     if (exists) throw errdefs::AlreadyExists("content " + actual);
   }
@@ -530,7 +536,10 @@ void ContentStore::RegisterGC() {
   };
   // The records are gone: remove on disk what no namespace still has. The
   // hold above keeps writers out until this is done.
-  r.cleanup = [this](const std::vector<gc::Node>&) { SweepUnreferenced(); };
+  r.cleanup = [this](const std::vector<gc::Node>& removed) {
+    bool due = sweep_due_.exchange(false);
+    if (!removed.empty() || due) SweepUnreferenced();
+  };
   db_->collector().Register(std::move(r));
 }
 

@@ -10,6 +10,7 @@
 // Services, the differ and the image importer use this store; the garbage
 // collector (metadata/gc.*) reads the records and sweeps the LocalStore
 // through local().
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -79,6 +80,12 @@ class ContentStore : public content::Store {
   std::shared_ptr<content::LocalStore> local_;
   bool shared_;
   std::shared_mutex gc_mu_;
+  // Whether blobs or ingests on disk may have lost their last record other
+  // than through a collection (a Delete, a failed commit, a crash before
+  // start): the collection then sweeps the disk even if it removed nothing
+  // itself. Only then, as containerd's dirty flag: the sweep reads every
+  // blob's directory entry and record, too much after every container delete.
+  std::atomic<bool> sweep_due_{true};
 };
 
 }  // namespace mcd::metadata

@@ -97,5 +97,22 @@ TEST_F(ContentGCTest, OpenIngestSurvives) {
   EXPECT_EQ(cs->GetStatus(ns1, "open").offset, 7);
 }
 
+// The disk is swept (every blob's entry read) only when a blob may have lost
+// its last record outside a collection (a Delete, a failed commit, before
+// the first collection), or when the collection removed content itself; not
+// after every collection, which each container delete brings.
+TEST_F(ContentGCTest, TheDiskIsSweptOnlyWhenABlobMayHaveLostItsRecord) {
+  std::string gone = FromBytes("gone"), orphan = FromBytes("orphan");
+  content::WriteBlob(*cs, ns1, "a", "gone", gone, {{"containerd.io/gc.root", "x"}});
+  db->collector().Collect();  // the first one sweeps
+  content::WriteBlob(*local, ns1, "o", "orphan", orphan);  // on disk, no record
+  db->collector().Collect();
+  EXPECT_TRUE(local->Exists(orphan));
+  cs->Delete(ns1, gone);
+  db->collector().Collect();
+  EXPECT_FALSE(local->Exists(gone));
+  EXPECT_FALSE(local->Exists(orphan));
+}
+
 }  // namespace
 }  // namespace mcd::metadata
