@@ -38,10 +38,16 @@ void HostDirs::Persist(std::string file) {
 }
 
 void HostDirs::NoteMissing(const std::string& dir) {
+  std::lock_guard lk(mu_);
+  std::string added;
+  Collect(dir, added);
+  Append(added);
+}
+
+void HostDirs::Collect(const std::string& dir, std::string& added) {
   std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
   if (!p.is_absolute()) return;
-  std::string at, added;
-  std::lock_guard lk(mu_);
+  std::string at;
   for (const auto& part : p.relative_path()) {
     if (part.empty() || part == "." || part == "..") break;
     at += "/" + part.string();
@@ -51,8 +57,11 @@ void HostDirs::NoteMissing(const std::string& dir) {
     it->second = ::lstat(at.c_str(), &st) != 0 && errno == ENOENT;
     if (it->second) added += at + "\n";
   }
+}
+
+void HostDirs::Append(const std::string& added) {
   if (added.empty() || file_.empty()) return;
-  // Rare (a namespace's first task): an append, before the runtime makes them.
+  // Rare (a namespace's first task): one append, before the runtime makes them.
   UniqueFd fd(::open(file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd || ::write(fd.get(), added.data(), added.size()) < 0)
     log::Warn("cannot keep host directory notes",
@@ -61,20 +70,29 @@ void HostDirs::NoteMissing(const std::string& dir) {
 
 void HostDirs::NoteTask(const std::string& ns, const std::string& runc_root,
                         const std::string& spec_json) {
-  NoteMissing(socket_dir_);
-  if (!runc_root.empty()) NoteMissing(runc_root + "/" + ns);
+  std::vector<std::string> dirs = {socket_dir_};
+  if (!runc_root.empty()) dirs.push_back(runc_root + "/" + ns);
   auto spec = nlohmann::json::parse(spec_json, nullptr, false);
-  if (spec.is_discarded() || !spec.is_object()) return;
-  auto linux = spec.find("linux");
-  if (linux == spec.end() || !linux->is_object()) return;
-  auto path = linux->find("cgroupsPath");
-  if (path == linux->end() || !path->is_string()) return;
-  const std::string cg = path->get<std::string>();
-  if (cg.empty() || cg[0] != '/') return;
-  // Normalised first: "/../x" is "/x", inside each hierarchy.
-  const std::string rel = std::filesystem::path(cg).lexically_normal().string();
-  if (rel == "/") return;
-  for (const auto& root : cgroup_dirs_) NoteMissing(root + rel);
+  auto linux = spec.is_object() ? spec.find("linux") : spec.end();
+  if (linux != spec.end() && linux->is_object()) {
+    auto path = linux->find("cgroupsPath");
+    if (path != linux->end() && path->is_string()) {
+      const std::string cg = path->get<std::string>();
+      // Normalised first: "/../x" is "/x", inside each hierarchy. The path
+      // itself is runc's (made at create, removed at delete): what stays
+      // behind are the parents it makes on the way, such as the namespace's.
+      auto rel = std::filesystem::path(cg).lexically_normal();
+      if (!rel.has_filename()) rel = rel.parent_path();
+      const std::string parent = rel.parent_path().string();
+      if (!cg.empty() && cg[0] == '/' && !parent.empty() && parent != "/") {
+        for (const auto& root : cgroup_dirs_) dirs.push_back(root + parent);
+      }
+    }
+  }
+  std::lock_guard lk(mu_);
+  std::string added;
+  for (const auto& d : dirs) Collect(d, added);
+  Append(added);
 }
 
 void HostDirs::RemoveEmpty() {

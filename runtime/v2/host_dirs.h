@@ -29,8 +29,10 @@ class HostDirs {
   // Loads the notes kept in `file` and keeps new ones there.
   void Persist(std::string file);
   // For a task about to be created in ns: the shims' socket directory,
-  // runc_root and runc_root/ns, and the spec's absolute linux.cgroupsPath in
-  // every hierarchy (a systemd slice or a relative path is not ours to clean).
+  // runc_root and runc_root/ns, and the parents of the spec's absolute
+  // linux.cgroupsPath in every hierarchy (the path itself is runc's; a
+  // systemd slice or a relative path is not ours to clean). After a
+  // namespace's first task nothing is new: no write, nothing kept per task.
   void NoteTask(const std::string& ns, const std::string& runc_root, const std::string& spec_json);
   // Notes each directory from / down to dir that does not exist now.
   void NoteMissing(const std::string& dir);
@@ -44,6 +46,11 @@ class HostDirs {
   static std::vector<std::string> CgroupRoots();
 
  private:
+  // Under mu_: notes the missing directories from / down to dir, adding
+  // them to `added`; Append keeps them in the file.
+  void Collect(const std::string& dir, std::string& added);
+  void Append(const std::string& added);
+
   std::vector<std::string> cgroup_dirs_;
   std::string socket_dir_;
   mutable std::mutex mu_;

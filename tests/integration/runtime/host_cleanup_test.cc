@@ -62,10 +62,10 @@ TEST(EphemeralDaemon, KillsAndDeletesItsContainersOnExit) {
   ASSERT_NO_FATAL_FAILURE(Import(d, dir.path(), ns));
   const std::vector<std::string> ids = {"eph1", "eph2"};
   for (const auto& id : ids) {
-    auto r = Ctr(d, {"run", "-d", kImage, id, "sleep", "4242"}, ns);
+    auto r = Ctr(d, {"run", "-d", kImage, id, "sleep", "4252"}, ns);
     ASSERT_EQ(r.exit_code, 0) << ResultText(r);
   }
-  auto r = Ctr(d, {"task", "exec", "-d", "--exec-id", "x1", "eph2", "sleep", "4243"}, ns);
+  auto r = Ctr(d, {"task", "exec", "-d", "--exec-id", "x1", "eph2", "sleep", "4253"}, ns);
   ASSERT_EQ(r.exit_code, 0) << ResultText(r);
   r = Ctr(d, {"task", "pause", "eph1"}, ns);  // a frozen task is killed too
   ASSERT_EQ(r.exit_code, 0) << ResultText(r);
@@ -81,13 +81,13 @@ TEST(EphemeralDaemon, KillsAndDeletesItsContainersOnExit) {
   const auto cgroups = NamespaceCgroups(ns);
   EXPECT_FALSE(cgroups.empty());
   EXPECT_EQ(ProcessesMentioning("-namespace " + ns + " ").size(), 2u);
-  EXPECT_EQ(ProcessesMentioning("sleep 424").size(), 3u);
+  EXPECT_EQ(ProcessesMentioning("sleep 425").size(), 3u);
 
   EXPECT_EQ(d.Stop(), 0);
   // Shims and container processes: gone once the daemon has exited (a
   // bounded wait only for the kernel to finish reaping).
   EXPECT_TRUE(AwaitExit("-namespace " + ns + " ", -1, 10s).empty()) << "shims left running";
-  EXPECT_TRUE(AwaitExit("sleep 424", -1, 10s).empty()) << "container processes left running";
+  EXPECT_TRUE(AwaitExit("sleep 425", -1, 10s).empty()) << "container processes left running";
   for (const auto& s : sockets) EXPECT_FALSE(fs::Exists(s)) << s;
   EXPECT_FALSE(fs::Exists("/run/containerd/runc/" + ns)) << "runc state left";
   for (const auto& cg : cgroups) EXPECT_FALSE(fs::Exists(cg)) << cg;

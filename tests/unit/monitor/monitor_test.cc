@@ -69,6 +69,21 @@ TEST(CgroupsMonitor, TaskWithoutACgroupIsNotWatched) {
   EXPECT_EQ(mon->Watching(), 0u);
 }
 
+// A task watched again (a reconnect after a restart) keeps one watch: the
+// old one is stopped, so one OOM is not published twice.
+TEST(CgroupsMonitor, WatchingATaskAgainReplacesItsWatch) {
+  events::Exchange ex;
+  auto mon = std::make_shared<CgroupsMonitor>(&ex, ttrpc::Io());
+  MemoryCgroup cg;
+  ASSERT_NO_FATAL_FAILURE(cg.Create());
+  mon->Monitor("ns", "a", cg.AsCgroup());
+  mon->Monitor("ns", "a", cg.AsCgroup());
+  EXPECT_EQ(mon->Watching(), 1u);
+  mon->Stop("ns", "a");
+  EXPECT_EQ(mon->Watching(), 0u);
+  EXPECT_TRUE(cg.Remove()) << std::strerror(errno);
+}
+
 TEST(CgroupsMonitor, CloseEndsEveryWatch) {
   events::Exchange ex;
   auto mon = std::make_shared<CgroupsMonitor>(&ex, ttrpc::Io());

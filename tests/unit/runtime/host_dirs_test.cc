@@ -26,12 +26,13 @@ class HostDirsTest : public ::testing::Test {
 TEST_F(HostDirsTest, RemovesWhatWasMissingAndIsEmptyDeepestFirst) {
   HostDirs h({At("cg/memory"), At("cg/pids")}, At("s"));
   Make("runc");  // existed before: never ours
-  h.NoteTask("ns1", At("runc"), R"({"linux":{"cgroupsPath":"/ns1/c1"}})");
-  EXPECT_EQ(h.Noted().size(), 6u);  // s, runc/ns1, {memory,pids}/ns1 and /ns1/c1
-  Make("s/shim.sock");              // a live shim's socket (a directory will do)
+  h.NoteTask("ns1", At("runc"), R"({"linux":{"cgroupsPath":"/ns1/pod/c1"}})");
+  // s, runc/ns1, {memory,pids}/ns1 and /ns1/pod: c1 itself is runc's.
+  EXPECT_EQ(h.Noted().size(), 6u);
+  Make("s/shim.sock");  // a live shim's socket (a directory will do)
   Make("runc/ns1");
-  Make("cg/memory/ns1/c1");
-  Make("cg/pids/ns1");  // the leaf already removed, as runc does on delete
+  Make("cg/memory/ns1/pod");  // the leaf removed, as runc does on delete
+  Make("cg/pids/ns1");
   h.RemoveEmpty();
   EXPECT_FALSE(fs::Exists(At("runc/ns1")));
   EXPECT_FALSE(fs::Exists(At("cg/memory/ns1")));
@@ -48,11 +49,11 @@ TEST_F(HostDirsTest, KeepsWhatStillHoldsSomethingOrExistedBefore) {
   h.NoteTask("ns3", At("runc"), "{}");
   Make("runc/ns2/live");  // a running container's state
   Make("runc/ns3");
-  Make("cg/memory/shared/c2");
+  Make("cg/memory/shared/c2");  // runc's own: it removes it at delete
   h.RemoveEmpty();
   EXPECT_TRUE(fs::Exists(At("runc/ns2/live")));
   EXPECT_FALSE(fs::Exists(At("runc/ns3")));
-  EXPECT_FALSE(fs::Exists(At("cg/memory/shared/c2")));
+  EXPECT_TRUE(fs::Exists(At("cg/memory/shared/c2")));
   EXPECT_TRUE(fs::Exists(At("cg/memory/shared")));
 }
 
@@ -67,7 +68,7 @@ TEST_F(HostDirsTest, OnlyAbsoluteCgroupPathsAndValidSpecsCount) {
 
 TEST_F(HostDirsTest, ACgroupPathStaysInsideItsHierarchy) {
   HostDirs h({At("cg/memory")}, At("s"));
-  h.NoteTask("ns", "", R"({"linux":{"cgroupsPath":"/../../escape"}})");
+  h.NoteTask("ns", "", R"({"linux":{"cgroupsPath":"/../../escape/c/"}})");
   EXPECT_EQ(h.Noted(), (std::vector<std::string>{At("cg/memory/escape"), At("s")}));
 }
 
@@ -98,6 +99,25 @@ TEST_F(HostDirsTest, NotesKeptInAFileServeTheNextDaemon) {
   }
   EXPECT_FALSE(fs::Exists(At("runc")));
   EXPECT_FALSE(fs::Exists(file));
+}
+
+// A daemon that runs for long keeps no more per task: after a namespace's
+// first task, its next ones note nothing and write nothing.
+TEST_F(HostDirsTest, LaterTasksOfANamespaceAddNothing) {
+  const std::string file = At("notes");
+  HostDirs h({At("cg/memory"), At("cg/pids")}, At("s"));
+  h.Persist(file);
+  h.NoteTask("ns1", At("runc"), R"({"linux":{"cgroupsPath":"/ns1/c0"}})");
+  const auto noted = h.Noted();
+  const std::string kept = fs::ReadFile(file);
+  Make("runc/ns1");
+  Make("cg/memory/ns1");
+  for (int i = 1; i < 50; ++i) {
+    h.NoteTask("ns1", At("runc"),
+               R"({"linux":{"cgroupsPath":"/ns1/c)" + std::to_string(i) + R"("}})");
+  }
+  EXPECT_EQ(h.Noted(), noted);
+  EXPECT_EQ(fs::ReadFile(file), kept);
 }
 
 TEST_F(HostDirsTest, NothingUnderAFileIsNoted) {
