@@ -477,6 +477,26 @@ size_t ContentStore::SweepUnreferenced() {
   return removed;
 }
 
+namespace {
+constexpr const char* kCleanStopKey = "state/content-clean-stop";
+}  // namespace
+
+void ContentStore::ReadCleanStop() {
+  if (!db_->Get(kCleanStopKey)) return;  // a crash (or a first start): sweep
+  // Unsynced: should the removal be lost, a later crash is taken for a
+  // clean stop and leftovers wait for the next Delete's sweep.
+  db_->Update([](Txn& t) {
+    t.Delete(kCleanStopKey);
+    t.NoGarbage();
+    t.NoSync();
+  });
+  sweep_due_ = false;
+}
+
+void ContentStore::MarkCleanStop() {
+  db_->Update([](Txn& t) { t.Put(kCleanStopKey, ""); });
+}
+
 void ContentStore::RegisterGC() {
   gc::Resource r;
   r.name = "content";

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "metadata/content.h"
 #include "metadata/gc.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
@@ -168,6 +169,13 @@ DB::~DB() {
 }
 
 void DB::Close() {
+  if (content && db_) {
+    try {
+      content->MarkCleanStop();
+    } catch (const std::exception& e) {
+      log::Warn("cannot mark a clean stop", {{"error", e.what()}});
+    }
+  }
   if (compactor_.joinable()) {
     // A running compaction gives up at once rather than delay shutdown.
     if (db_) db_->DisableManualCompaction();

@@ -31,6 +31,7 @@ plugin::Registrar reg{{
       // db.ContentStore(); services reach it through the metadata plugin.
       db->content = std::make_shared<ContentStore>(
           db, ic.GetAs<content::LocalStore>(plugin::kContent, "content"), policy == "shared");
+      db->content->ReadCleanStop();
       db->content->RegisterGC();
       leases::UpgradeLayout(*db);
       leases::RegisterGC(*db);

@@ -104,13 +104,36 @@ TEST_F(ContentGCTest, OpenIngestSurvives) {
 TEST_F(ContentGCTest, TheDiskIsSweptOnlyWhenABlobMayHaveLostItsRecord) {
   std::string gone = FromBytes("gone"), orphan = FromBytes("orphan");
   content::WriteBlob(*cs, ns1, "a", "gone", gone, {{"containerd.io/gc.root", "x"}});
-  db->collector().Collect();  // the first one sweeps
+  db->collector().Collect();                               // the first one sweeps
   content::WriteBlob(*local, ns1, "o", "orphan", orphan);  // on disk, no record
   db->collector().Collect();
   EXPECT_TRUE(local->Exists(orphan));
   cs->Delete(ns1, gone);
   db->collector().Collect();
   EXPECT_FALSE(local->Exists(gone));
+  EXPECT_FALSE(local->Exists(orphan));
+}
+
+// After a clean stop the first collection does not sweep (a restart reads
+// no blob entries); after a crash (no mark) it does.
+TEST_F(ContentGCTest, OnlyAStartAfterACrashSweeps) {
+  std::string orphan = FromBytes("orphan");
+  content::WriteBlob(*local, ns1, "o", "orphan", orphan);  // on disk, no record
+  // clean: the DB's Close has the content store put its mark.
+  auto restart = [&](bool clean) {
+    db->content = clean ? cs : nullptr;
+    db->Close();
+    db->content = nullptr;
+    db = DB::Open(dir.path() + "/db");
+    cs = std::make_shared<ContentStore>(db, local);
+    cs->ReadCleanStop();
+    cs->RegisterGC();
+  };
+  restart(true);
+  db->collector().Collect();
+  EXPECT_TRUE(local->Exists(orphan));
+  restart(false);
+  db->collector().Collect();
   EXPECT_FALSE(local->Exists(orphan));
 }
 
