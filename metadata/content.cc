@@ -84,7 +84,10 @@ std::string ContentStore::BackendRef(const std::string& ns, const std::string& r
 
 ContentStore::ContentStore(std::shared_ptr<DB> db, std::shared_ptr<content::LocalStore> local,
                            bool shared)
-    : db_(std::move(db)), local_(std::move(local)), shared_(shared) {}
+    : db_(std::move(db)),
+      local_(std::move(local)),
+      shared_(shared),
+      sweep_due_(!db_->StoppedCleanly()) {}
 
 content::Info ContentStore::GetInfo(const Context& ctx, const std::string& digest) {
   const auto& ns = ctx.Namespace();
@@ -475,26 +478,6 @@ size_t ContentStore::SweepUnreferenced() {
     }
   }
   return removed;
-}
-
-namespace {
-constexpr const char* kCleanStopKey = "state/content-clean-stop";
-}  // namespace
-
-void ContentStore::ReadCleanStop() {
-  if (!db_->Get(kCleanStopKey)) return;  // a crash (or a first start): sweep
-  // Unsynced: should the removal be lost, a later crash is taken for a
-  // clean stop and leftovers wait for the next Delete's sweep.
-  db_->Update([](Txn& t) {
-    t.Delete(kCleanStopKey);
-    t.NoGarbage();
-    t.NoSync();
-  });
-  sweep_due_ = false;
-}
-
-void ContentStore::MarkCleanStop() {
-  db_->Update([](Txn& t) { t.Put(kCleanStopKey, ""); });
 }
 
 void ContentStore::RegisterGC() {

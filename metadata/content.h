@@ -70,12 +70,6 @@ class ContentStore : public content::Store {
   // labels and shared ingests reference blobs, unmarked records are removed
   // and then SweepUnreferenced runs under gc_lock(). Call once.
   void RegisterGC();
-  // At start: whether the daemon before stopped cleanly (its mark is taken
-  // away, to be put back by MarkCleanStop). Only after a crash may a blob be
-  // on disk without its record, so only then the first collection sweeps:
-  // a clean restart reads no blob entries, however many there are.
-  void ReadCleanStop();
-  void MarkCleanStop();
 
   // The local-store ref of a namespace's ingest ("<ns>/1/<ref>").
   static std::string BackendRef(const std::string& ns, const std::string& ref);
@@ -88,10 +82,11 @@ class ContentStore : public content::Store {
   std::shared_mutex gc_mu_;
   // Whether blobs or ingests on disk may have lost their last record other
   // than through a collection (a Delete, a failed commit, a crash before
-  // start; unknown: yes): the collection then sweeps the disk even if it
-  // removed nothing itself. Only then, as containerd's dirty flag: the sweep reads every
-  // blob's directory entry and record, too much after every container delete.
-  std::atomic<bool> sweep_due_{true};
+  // start, DB::StoppedCleanly): the collection then sweeps the disk even if
+  // it removed nothing itself. Only then, as containerd's dirty flag: the
+  // sweep reads every blob's directory entry and record, too much after
+  // every container delete or restart.
+  std::atomic<bool> sweep_due_;
 };
 
 }  // namespace mcd::metadata

@@ -4,7 +4,6 @@
 
 #include <filesystem>
 
-#include "metadata/content.h"
 #include "metadata/gc.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
@@ -165,17 +164,38 @@ std::shared_ptr<DB> DB::Open(const std::string& dir) {
 DB::DB() : collector_(std::make_unique<gc::Collector>(*this)) {}
 
 DB::~DB() {
-  Close();
+  CloseHandle();
+}
+
+namespace {
+constexpr const char* kCleanStopKey = "state/clean-stop";
+}  // namespace
+
+void DB::TrackCleanStop() {
+  track_clean_stop_ = true;
+  stopped_cleanly_ = Get(kCleanStopKey).has_value();
+  if (!stopped_cleanly_) return;
+  // Unsynced: should the removal be lost, a later crash passes for a clean
+  // stop, and what it left waits for the next collection that looks.
+  Update([](Txn& t) {
+    t.Delete(kCleanStopKey);
+    t.NoGarbage();
+    t.NoSync();
+  });
 }
 
 void DB::Close() {
-  if (content && db_) {
+  if (track_clean_stop_ && db_) {
     try {
-      content->MarkCleanStop();
+      Update([](Txn& t) { t.Put(kCleanStopKey, ""); });
     } catch (const std::exception& e) {
       log::Warn("cannot mark a clean stop", {{"error", e.what()}});
     }
   }
+  CloseHandle();
+}
+
+void DB::CloseHandle() {
   if (compactor_.joinable()) {
     // A running compaction gives up at once rather than delay shutdown.
     if (db_) db_->DisableManualCompaction();

@@ -72,8 +72,18 @@ class DB : public plugin::Instance {
  public:
   // Opens (creating) the database in `dir`; refuses a newer schema.
   static std::shared_ptr<DB> Open(const std::string& dir);
+  // Closes without the clean-stop mark (what a crash leaves).
   ~DB() override;
+  // Closes, marking a clean stop when tracked.
   void Close() override;
+
+  // The daemon's metadata database remembers whether it was stopped cleanly
+  // (Close) or not (a crash): takes the mark left by the last Close and has
+  // this one's Close put it back. Only after a crash can the disk hold what
+  // no record names (a blob, a backend snapshot), so only then do start-up
+  // and the first collection look through it.
+  void TrackCleanStop();
+  bool StoppedCleanly() const { return stopped_cleanly_; }
 
   // Runs fn in one transaction and commits it atomically with a synced WAL.
   // An exception from fn discards every write.
@@ -138,6 +148,10 @@ class DB : public plugin::Instance {
   bool compact_pending_ = false;
   bool compacting_ = false;
   std::jthread compactor_;  // started at the first compaction
+
+  void CloseHandle();
+  bool track_clean_stop_ = false;
+  bool stopped_cleanly_ = false;
 };
 
 // Throws errdefs::Internal on a RocksDB failure.

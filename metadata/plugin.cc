@@ -27,11 +27,11 @@ plugin::Registrar reg{{
       log::Info("metadata content store policy set", {{"policy", policy}});
       ic.exports()["path"] = ic.root;  // introspection, as containerd's bolt path
       auto db = DB::Open(ic.root);
+      db->TrackCleanStop();
       // The namespaced view of the content plugin, as containerd's
       // db.ContentStore(); services reach it through the metadata plugin.
       db->content = std::make_shared<ContentStore>(
           db, ic.GetAs<content::LocalStore>(plugin::kContent, "content"), policy == "shared");
-      db->content->ReadCleanStop();
       db->content->RegisterGC();
       leases::UpgradeLayout(*db);
       leases::RegisterGC(*db);

@@ -142,8 +142,9 @@ plugin::Registrar reg{{
         auto sn = std::dynamic_pointer_cast<mcd::snapshots::Snapshotter>(l->instance);
         if (!sn) continue;
         auto store = std::make_shared<metadata::SnapshotStore>(db, sn);
-        // Backend snapshots a crash left without a record go now.
-        store->CollectBackend();
+        // Backend snapshots a crash left without a record go now; after a
+        // clean stop there are none, and start-up reads no snapshot list.
+        if (!db->StoppedCleanly()) store->CollectBackend();
         stores.emplace(l->reg->id, std::move(store));
       }
       metadata::RegisterSnapshotsGC(*db, stores);

@@ -119,14 +119,17 @@ TEST_F(ContentGCTest, TheDiskIsSweptOnlyWhenABlobMayHaveLostItsRecord) {
 TEST_F(ContentGCTest, OnlyAStartAfterACrashSweeps) {
   std::string orphan = FromBytes("orphan");
   content::WriteBlob(*local, ns1, "o", "orphan", orphan);  // on disk, no record
-  // clean: the DB's Close has the content store put its mark.
+  db->TrackCleanStop();
+  EXPECT_FALSE(db->StoppedCleanly());  // a new database: nothing to go by
+  // clean: Close puts the mark; otherwise the database just goes, as in a crash.
   auto restart = [&](bool clean) {
-    db->content = clean ? cs : nullptr;
-    db->Close();
-    db->content = nullptr;
+    if (clean) db->Close();
+    cs.reset();
+    db.reset();
     db = DB::Open(dir.path() + "/db");
+    db->TrackCleanStop();
+    EXPECT_EQ(db->StoppedCleanly(), clean);
     cs = std::make_shared<ContentStore>(db, local);
-    cs->ReadCleanStop();
     cs->RegisterGC();
   };
   restart(true);
