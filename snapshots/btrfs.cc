@@ -39,7 +39,7 @@ class Btrfs final : public LocalSnapshotter {
   }
 
   void MakeDir(const std::string& dir, const Resolved& s) override {
-    if (fs::Exists(dir)) RemoveDir(dir);  // a crash's leftover of this id
+    RemoveDir(dir);  // a crash's leftover of this id, if any
     if (s.parent_ids.empty()) {
       Check(btrfs_util_create_subvolume(dir.c_str(), 0, nullptr, nullptr),
             "failed to create subvolume", dir);
@@ -52,7 +52,7 @@ class Btrfs final : public LocalSnapshotter {
   }
 
   void CommitDir(const std::string& from, const std::string& to) override {
-    if (fs::Exists(to)) RemoveDir(to);
+    RemoveDir(to);  // a leftover, if any
     Check(btrfs_util_create_snapshot(from.c_str(), to.c_str(), BTRFS_UTIL_CREATE_SNAPSHOT_READ_ONLY,
                                      nullptr, nullptr),
           "failed to snapshot into", to);
