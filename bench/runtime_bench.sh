@@ -4,6 +4,10 @@
 #   - `ctr run --rm busybox true`: latency p50/p95 over N sequential runs,
 #     alternating between the two daemons run by run (fair under a changing
 #     machine load)
+#   - the same lifecycle through the containerd Go client in one process
+#     (bench/golifecycle: no ctr start-up per run), p50/p95 over N, in
+#     blocks of 5 alternating between the daemons (each block's process
+#     first runs one lifecycle that is not counted: its connection's warm-up)
 #   - PAR such runs at once: wall time
 #   - recovery: PAR running containers, SIGKILL the daemon, start it again:
 #     (a) from exec until `ctr task ls` lists all PAR RUNNING
@@ -13,7 +17,8 @@
 #         line to the next plugin's)
 #   - the floor: `runc run` of a prepared busybox bundle (no daemon, no shim)
 # Usage: bench/runtime_bench.sh [BUILD_DIR] (default: build). Needs root,
-# overlayfs, containerd, ctr, runc and containerd-shim-runc-v2.
+# overlayfs, containerd, ctr, runc, containerd-shim-runc-v2 and Go with
+# Debian's containerd sources (the integration tests' packages).
 set -euo pipefail
 BUILD=${1:-build}
 MCD=$(realpath "$BUILD/daemon/minicontainerd")
@@ -91,6 +96,8 @@ percentile() { # file p
 log_seconds() { sed -E 's/^time="[^T]*T([0-9]+):([0-9]+):([0-9.]+)Z".*/\1 \2 \3/' | awk '{printf "%.6f\n", $1*3600+$2*60+$3}'; }
 
 "$MKIMG" "$WORK/busybox.tar" >/dev/null
+(cd "$(dirname "$0")/golifecycle" &&
+  GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= CGO_ENABLED=0 go build -o "$WORK/golifecycle" .)
 
 declare -A RES
 for name in "${NAMES[@]}"; do start_daemon "$name"; done
@@ -112,7 +119,19 @@ for i in $(seq "$N"); do
   done
 done
 
+# Go client: blocks of 5 lifecycles (+1 warm-up), alternating.
+for name in "${NAMES[@]}"; do : >"$WORK/$name.golat"; done
+for b in $(seq $(((N + 4) / 5))); do
+  order=("${NAMES[@]}")
+  [ $((b % 2)) = 0 ] && order=(containerd minicontainerd)
+  for name in "${order[@]}"; do
+    "$WORK/golifecycle" "$WORK/$name/c.sock" "${NS[$name]}" "$IMG" 6 | tail -n +2 >>"$WORK/$name.golat"
+  done
+done
+
 for name in "${NAMES[@]}"; do
+  RES[$name.go50]=$(percentile "$WORK/$name.golat" 50)
+  RES[$name.go95]=$(percentile "$WORK/$name.golat" 95)
   RES[$name.p50]=$(percentile "$WORK/$name.lat" 50)
   RES[$name.p95]=$(percentile "$WORK/$name.lat" 95)
   s=$(now_ms)
@@ -169,6 +188,8 @@ printf '\n%s, %s CPUs, kernel %s, load average at end %s\n' \
 printf '%-44s %15s %12s\n' "measure (ms)" minicontainerd containerd
 printf '%-44s %15s %12s\n' "ctr run --rm true, p50 (n=$N)" "${RES[minicontainerd.p50]}" "${RES[containerd.p50]}"
 printf '%-44s %15s %12s\n' "ctr run --rm true, p95 (n=$N)" "${RES[minicontainerd.p95]}" "${RES[containerd.p95]}"
+printf '%-44s %15s %12s\n' "Go client lifecycle, p50 (n=$(wc -l <"$WORK/minicontainerd.golat"))" "${RES[minicontainerd.go50]}" "${RES[containerd.go50]}"
+printf '%-44s %15s %12s\n' "Go client lifecycle, p95" "${RES[minicontainerd.go95]}" "${RES[containerd.go95]}"
 printf '%-44s %15s %12s\n' "$PAR at once, wall" "${RES[minicontainerd.par]}" "${RES[containerd.par]}"
 printf '%-44s %15s %12s\n' "recover $PAR: exec to all RUNNING in ctr" "${RES[minicontainerd.recover]}" "${RES[containerd.recover]}"
 printf '%-44s %15s %12s\n' "recover $PAR: daemon's own figure" "${RES[minicontainerd.reconnect]}" "${RES[containerd.reconnect]}"
