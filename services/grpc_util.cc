@@ -1,5 +1,6 @@
 #include "services/grpc_util.h"
 
+#include "pkg/blocking_pool.h"
 #include "pkg/errdefs.h"
 #include "pkg/log.h"
 #include "pkg/utf8.h"
@@ -47,6 +48,19 @@ grpc::Status Handle(const grpc::ServerContextBase* sc,
     }
     return st;
   }
+}
+
+grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* sc, Runs runs,
+                                std::function<void(const Context&)> fn) {
+  auto* reactor = sc->DefaultReactor();
+  if (runs == Runs::kInline) {
+    reactor->Finish(Handle(sc, fn));
+    return reactor;
+  }
+  // The request, response and context live until Finish.
+  BlockingPool::Default().Post(
+      [sc, reactor, fn = std::move(fn)] { reactor->Finish(Handle(sc, fn)); });
+  return reactor;
 }
 
 }  // namespace mcd::services

@@ -1,6 +1,11 @@
 #pragma once
-// The grpc layer's only helpers: the request context from gRPC metadata and
-// errdefs errors to gRPC status. Service files stay free of logic.
+// The grpc layer's only helpers: the request context from gRPC metadata,
+// errdefs errors to gRPC status, and where a unary handler runs. Service files
+// stay free of logic.
+//
+// Every service uses gRPC's callback API. Mixing it with the sync API costs a
+// thread handoff on every call: both kinds of threads take turns polling,
+// and a request read by one kind is passed to the other.
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
@@ -25,5 +30,17 @@ grpc::Status ToStatus(const std::exception& e);
 // Runs fn(ctx) and maps any exception to a gRPC status.
 grpc::Status Handle(const grpc::ServerContextBase* sc,
                     const std::function<void(const Context&)>& fn);
+
+// Where a unary handler runs. gRPC's callback threads also poll its sockets:
+// a handler that blocks on one of them delays other calls' I/O.
+enum class Runs {
+  kInline,    // never blocks: in-memory state and metadata reads
+  kBlocking,  // may block: durable writes, calls to shims or other processes,
+              // file trees; runs on BlockingPool::Default()
+};
+
+// Runs fn(ctx) as Runs says and finishes the call with its status.
+grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* sc, Runs runs,
+                                std::function<void(const Context&)> fn);
 
 }  // namespace mcd::services

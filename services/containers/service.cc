@@ -1,6 +1,6 @@
 // grpc plugin "containers": containerd.services.containers.v1.Containers over
-// the containers-service plugin. ListStream uses the callback API so a
-// stream never pins a thread.
+// the containers-service plugin. ListStream writes one container at a time,
+// so a slow client holds no thread.
 #include "github.com/containerd/containerd/api/services/containers/v1/containers.grpc.pb.h"
 #include "services/containers/local.h"
 #include "services/grpc_util.h"
@@ -43,36 +43,46 @@ class ListStreamReactor : public grpc::ServerWriteReactor<api::ListContainerMess
   int i_ = 0;
 };
 
-using Base = api::Containers::WithCallbackMethod_ListStream<api::Containers::Service>;
+using Base = api::Containers::CallbackService;
 
 class Service final : public Base, public GrpcService {
  public:
   explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
   grpc::Service* service() override { return this; }
 
-  grpc::Status Get(grpc::ServerContext* sc, const api::GetContainerRequest* req,
-                   api::GetContainerResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Get(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* sc,
+                                const api::GetContainerRequest* req,
+                                api::GetContainerResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->Get(ctx, *req, resp); });
   }
-  grpc::Status List(grpc::ServerContext* sc, const api::ListContainersRequest* req,
-                    api::ListContainersResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->List(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* sc,
+                                 const api::ListContainersRequest* req,
+                                 api::ListContainersResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->List(ctx, *req, resp); });
   }
   grpc::ServerWriteReactor<api::ListContainerMessage>* ListStream(
       grpc::CallbackServerContext* sc, const api::ListContainersRequest* req) override {
     return new ListStreamReactor(sc, local_.get(), req);
   }
-  grpc::Status Create(grpc::ServerContext* sc, const api::CreateContainerRequest* req,
-                      api::CreateContainerResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Create(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* sc,
+                                   const api::CreateContainerRequest* req,
+                                   api::CreateContainerResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Create(ctx, *req, resp); });
   }
-  grpc::Status Update(grpc::ServerContext* sc, const api::UpdateContainerRequest* req,
-                      api::UpdateContainerResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Update(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* sc,
+                                   const api::UpdateContainerRequest* req,
+                                   api::UpdateContainerResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Update(ctx, *req, resp); });
   }
-  grpc::Status Delete(grpc::ServerContext* sc, const api::DeleteContainerRequest* req,
-                      google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Delete(ctx, *req); });
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* sc,
+                                   const api::DeleteContainerRequest* req,
+                                   google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Delete(ctx, *req); });
   }
 
  private:

@@ -1,16 +1,15 @@
 // grpc plugin "content": containerd.services.content.v1.Content over the
-// content-service plugin. List, Read and Write use gRPC's callback API: a
-// reactor per call advances one message at a time, so an idle or slow client
-// holds no thread.
+// content-service plugin. List, Read and Write are reactors that advance one
+// message at a time, so an idle or slow client holds no thread.
 #include "github.com/containerd/containerd/api/services/content/v1/content.grpc.pb.h"
+#include "pkg/blocking_pool.h"
 #include "services/content/local.h"
 #include "services/grpc_util.h"
 
 namespace mcd::services::content {
 namespace {
 
-using Base = api::Content::WithCallbackMethod_List<api::Content::WithCallbackMethod_Read<
-    api::Content::WithCallbackMethod_Write<api::Content::Service>>>;
+using Base = api::Content::CallbackService;
 
 grpc::Status StatusOf(const std::exception& e) {
   return ToStatus(e);
@@ -89,12 +88,17 @@ class WriteReactor
     // The client closed its side (or the call broke): what was written stays
     // in the ingest for a later resume.
     if (!ok) return End(grpc::Status::OK);
-    try {
-      done_ = session_->Handle(req_, &resp_);
-    } catch (const std::exception& e) {
-      return End(StatusOf(e));
-    }
-    StartWrite(&resp_);
+    // A chunk's write, and above all a commit's fsync of the whole blob, may
+    // take long: not on gRPC's polling threads. No other callback of this
+    // call runs meanwhile (no read or write is started).
+    BlockingPool::Default().Post([this] {
+      try {
+        done_ = session_->Handle(req_, &resp_);
+      } catch (const std::exception& e) {
+        return End(StatusOf(e));
+      }
+      StartWrite(&resp_);
+    });
   }
   void OnWriteDone(bool ok) override {
     if (!ok) return End(grpc::Status(grpc::StatusCode::CANCELLED, "context canceled"));
@@ -120,29 +124,37 @@ class Service final : public Base, public GrpcService {
   explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
   grpc::Service* service() override { return this; }
 
-  grpc::Status Info(grpc::ServerContext* sc, const api::InfoRequest* req,
-                    api::InfoResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Info(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* sc, const api::InfoRequest* req,
+                                 api::InfoResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->Info(ctx, *req, resp); });
   }
-  grpc::Status Update(grpc::ServerContext* sc, const api::UpdateRequest* req,
-                      api::UpdateResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Update(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* sc, const api::UpdateRequest* req,
+                                   api::UpdateResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Update(ctx, *req, resp); });
   }
-  grpc::Status Delete(grpc::ServerContext* sc, const api::DeleteContentRequest* req,
-                      google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Delete(ctx, *req); });
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* sc,
+                                   const api::DeleteContentRequest* req,
+                                   google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Delete(ctx, *req); });
   }
-  grpc::Status Status(grpc::ServerContext* sc, const api::StatusRequest* req,
-                      api::StatusResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Status(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* sc, const api::StatusRequest* req,
+                                   api::StatusResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->Status(ctx, *req, resp); });
   }
-  grpc::Status ListStatuses(grpc::ServerContext* sc, const api::ListStatusesRequest* req,
-                            api::ListStatusesResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->ListStatuses(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* ListStatuses(grpc::CallbackServerContext* sc,
+                                         const api::ListStatusesRequest* req,
+                                         api::ListStatusesResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->ListStatuses(ctx, *req, resp); });
   }
-  grpc::Status Abort(grpc::ServerContext* sc, const api::AbortRequest* req,
-                     google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Abort(ctx, *req); });
+  grpc::ServerUnaryReactor* Abort(grpc::CallbackServerContext* sc, const api::AbortRequest* req,
+                                  google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Abort(ctx, *req); });
   }
 
   grpc::ServerWriteReactor<api::ListContentResponse>* List(

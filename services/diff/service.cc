@@ -6,18 +6,20 @@
 namespace mcd::services::diff {
 namespace {
 
-class Service final : public api::Diff::Service, public GrpcService {
+class Service final : public api::Diff::CallbackService, public GrpcService {
  public:
   explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
   grpc::Service* service() override { return this; }
 
-  grpc::Status Apply(grpc::ServerContext* sc, const api::ApplyRequest* req,
-                     api::ApplyResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Apply(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Apply(grpc::CallbackServerContext* sc, const api::ApplyRequest* req,
+                                  api::ApplyResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Apply(ctx, *req, resp); });
   }
-  grpc::Status Diff(grpc::ServerContext* sc, const api::DiffRequest* req,
-                    api::DiffResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Diff(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Diff(grpc::CallbackServerContext* sc, const api::DiffRequest* req,
+                                 api::DiffResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Diff(ctx, *req, resp); });
   }
 
  private:

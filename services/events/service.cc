@@ -1,6 +1,6 @@
 // grpc plugin "events": containerd.services.events.v1.Events over the
 // exchange, and the ttrpc Events/Forward that shims call. Publish and Forward are plain unary
-// calls; Subscribe uses gRPC's callback API so an open stream holds no thread: one reactor per
+// calls; Subscribe holds no thread while open: one reactor per
 // subscriber, woken by the exchange when its queue gets an event, writing one event at a time (gRPC
 // flow control paces it; the exchange's bounded queue absorbs the rest or cuts the subscriber off).
 #include <mutex>
@@ -98,7 +98,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<api::Envelope> {
   bool finished_ = false;
 };
 
-class Service final : public api::Events::WithCallbackMethod_Subscribe<api::Events::Service>,
+class Service final : public api::Events::CallbackService,
                       public GrpcService,
                       public ttrpc::TtrpcService {
  public:
@@ -107,21 +107,26 @@ class Service final : public api::Events::WithCallbackMethod_Subscribe<api::Even
   // Shims' events arrive over ttrpc, on the same plugin as containerd's.
   void RegisterOn(ttrpc::Server& server) override { RegisterTtrpcForward(server, *exchange_); }
 
-  grpc::Status Publish(grpc::ServerContext* sc, const api::PublishRequest* req,
-                       google::protobuf::Empty*) override {
-    return Handle(sc,
-                  [&](const Context& ctx) { exchange_->Publish(ctx, req->topic(), req->event()); });
+  // The exchange never blocks a publisher (a full subscriber queue cuts that
+  // subscriber off), so both run inline.
+  grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* sc, const api::PublishRequest* req,
+                                    google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kInline, [this, req](const Context& ctx) {
+      exchange_->Publish(ctx, req->topic(), req->event());
+    });
   }
 
-  grpc::Status Forward(grpc::ServerContext* sc, const api::ForwardRequest* req,
-                       google::protobuf::Empty*) override {
+  grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* sc, const api::ForwardRequest* req,
+                                    google::protobuf::Empty*) override {
     // The envelope carries its own namespace; the header does not matter.
+    auto* reactor = sc->DefaultReactor();
     try {
       exchange_->Forward(req->envelope());
-      return grpc::Status::OK;
+      reactor->Finish(grpc::Status::OK);
     } catch (const std::exception& e) {
-      return ToStatus(e);
+      reactor->Finish(ToStatus(e));
     }
+    return reactor;
   }
 
   // No namespace needed: a subscriber sees every namespace unless it filters.

@@ -7,30 +7,38 @@
 namespace mcd::services::images {
 namespace {
 
-class Service final : public api::Images::Service, public GrpcService {
+class Service final : public api::Images::CallbackService, public GrpcService {
  public:
   explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
   grpc::Service* service() override { return this; }
 
-  grpc::Status Get(grpc::ServerContext* sc, const api::GetImageRequest* req,
-                   api::GetImageResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Get(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* sc, const api::GetImageRequest* req,
+                                api::GetImageResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->Get(ctx, *req, resp); });
   }
-  grpc::Status List(grpc::ServerContext* sc, const api::ListImagesRequest* req,
-                    api::ListImagesResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->List(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* sc, const api::ListImagesRequest* req,
+                                 api::ListImagesResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->List(ctx, *req, resp); });
   }
-  grpc::Status Create(grpc::ServerContext* sc, const api::CreateImageRequest* req,
-                      api::CreateImageResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Create(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* sc,
+                                   const api::CreateImageRequest* req,
+                                   api::CreateImageResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Create(ctx, *req, resp); });
   }
-  grpc::Status Update(grpc::ServerContext* sc, const api::UpdateImageRequest* req,
-                      api::UpdateImageResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Update(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* sc,
+                                   const api::UpdateImageRequest* req,
+                                   api::UpdateImageResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Update(ctx, *req, resp); });
   }
-  grpc::Status Delete(grpc::ServerContext* sc, const api::DeleteImageRequest* req,
-                      google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Delete(ctx, *req); });
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* sc,
+                                   const api::DeleteImageRequest* req,
+                                   google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Delete(ctx, *req); });
   }
 
  private:

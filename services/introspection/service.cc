@@ -8,18 +8,20 @@
 namespace mcd::services::introspection {
 namespace {
 
-class Service final : public api::Introspection::Service, public GrpcService {
+class Service final : public api::Introspection::CallbackService, public GrpcService {
  public:
   explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
   grpc::Service* service() override { return this; }
 
-  grpc::Status Plugins(grpc::ServerContext* sc, const api::PluginsRequest* req,
-                       api::PluginsResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Plugins(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Plugins(grpc::CallbackServerContext* sc, const api::PluginsRequest* req,
+                                    api::PluginsResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->Plugins(ctx, *req, resp); });
   }
-  grpc::Status Server(grpc::ServerContext* sc, const google::protobuf::Empty*,
-                      api::ServerResponse* resp) override {
-    return Handle(sc, [&](const Context&) { resp->set_uuid(local_->UUID()); });
+  grpc::ServerUnaryReactor* Server(grpc::CallbackServerContext* sc, const google::protobuf::Empty*,
+                                   api::ServerResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, resp](const Context&) { resp->set_uuid(local_->UUID()); });
   }
 
  private:

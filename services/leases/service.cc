@@ -7,34 +7,43 @@
 namespace mcd::services::leases {
 namespace {
 
-class Service final : public api::Leases::Service, public GrpcService {
+class Service final : public api::Leases::CallbackService, public GrpcService {
  public:
   explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
   grpc::Service* service() override { return this; }
 
-  grpc::Status Create(grpc::ServerContext* sc, const api::CreateRequest* req,
-                      api::CreateResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Create(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* sc, const api::CreateRequest* req,
+                                   api::CreateResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Create(ctx, *req, resp); });
   }
-  grpc::Status Delete(grpc::ServerContext* sc, const api::DeleteRequest* req,
-                      google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Delete(ctx, *req); });
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* sc, const api::DeleteRequest* req,
+                                   google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Delete(ctx, *req); });
   }
-  grpc::Status List(grpc::ServerContext* sc, const api::ListRequest* req,
-                    api::ListResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->List(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* sc, const api::ListRequest* req,
+                                 api::ListResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->List(ctx, *req, resp); });
   }
-  grpc::Status AddResource(grpc::ServerContext* sc, const api::AddResourceRequest* req,
-                           google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->AddResource(ctx, *req); });
+  grpc::ServerUnaryReactor* AddResource(grpc::CallbackServerContext* sc,
+                                        const api::AddResourceRequest* req,
+                                        google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->AddResource(ctx, *req); });
   }
-  grpc::Status DeleteResource(grpc::ServerContext* sc, const api::DeleteResourceRequest* req,
-                              google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->DeleteResource(ctx, *req); });
+  grpc::ServerUnaryReactor* DeleteResource(grpc::CallbackServerContext* sc,
+                                           const api::DeleteResourceRequest* req,
+                                           google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->DeleteResource(ctx, *req); });
   }
-  grpc::Status ListResources(grpc::ServerContext* sc, const api::ListResourcesRequest* req,
-                             api::ListResourcesResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->ListResources(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* ListResources(grpc::CallbackServerContext* sc,
+                                          const api::ListResourcesRequest* req,
+                                          api::ListResourcesResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->ListResources(ctx, *req, resp); });
   }
 
  private:

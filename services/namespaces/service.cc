@@ -7,30 +7,40 @@
 namespace mcd::services::namespaces {
 namespace {
 
-class Service final : public api::Namespaces::Service, public GrpcService {
+class Service final : public api::Namespaces::CallbackService, public GrpcService {
  public:
   explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
   grpc::Service* service() override { return this; }
 
-  grpc::Status Get(grpc::ServerContext* sc, const api::GetNamespaceRequest* req,
-                   api::GetNamespaceResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Get(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* sc,
+                                const api::GetNamespaceRequest* req,
+                                api::GetNamespaceResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->Get(ctx, *req, resp); });
   }
-  grpc::Status List(grpc::ServerContext* sc, const api::ListNamespacesRequest* req,
-                    api::ListNamespacesResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->List(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* sc,
+                                 const api::ListNamespacesRequest* req,
+                                 api::ListNamespacesResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->List(ctx, *req, resp); });
   }
-  grpc::Status Create(grpc::ServerContext* sc, const api::CreateNamespaceRequest* req,
-                      api::CreateNamespaceResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Create(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* sc,
+                                   const api::CreateNamespaceRequest* req,
+                                   api::CreateNamespaceResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Create(ctx, *req, resp); });
   }
-  grpc::Status Update(grpc::ServerContext* sc, const api::UpdateNamespaceRequest* req,
-                      api::UpdateNamespaceResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Update(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* sc,
+                                   const api::UpdateNamespaceRequest* req,
+                                   api::UpdateNamespaceResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Update(ctx, *req, resp); });
   }
-  grpc::Status Delete(grpc::ServerContext* sc, const api::DeleteNamespaceRequest* req,
-                      google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Delete(ctx, *req); });
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* sc,
+                                   const api::DeleteNamespaceRequest* req,
+                                   google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Delete(ctx, *req); });
   }
 
  private:

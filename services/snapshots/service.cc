@@ -7,54 +7,97 @@
 namespace mcd::services::snapshots {
 namespace {
 
-class Service final : public api::Snapshots::Service, public GrpcService {
+// One pass over the records (metadata reads, batches of 100) gathered up
+// front, then written one batch at a time: a slow client holds no thread.
+class ListReactor final : public grpc::ServerWriteReactor<api::ListSnapshotsResponse> {
+ public:
+  ListReactor(grpc::CallbackServerContext* sc, Local* local, const api::ListSnapshotsRequest* req) {
+    auto st = Handle(sc, [&](const Context& ctx) {
+      local->List(ctx, *req, [&](const api::ListSnapshotsResponse& r) {
+        batches_.push_back(r);
+        return true;
+      });
+    });
+    if (!st.ok()) {
+      Finish(st);
+      return;
+    }
+    Next();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "context canceled"));
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (i_ >= batches_.size()) return Finish(grpc::Status::OK);
+    StartWrite(&batches_[i_++]);
+  }
+  std::vector<api::ListSnapshotsResponse> batches_;
+  size_t i_ = 0;
+};
+
+class Service final : public api::Snapshots::CallbackService, public GrpcService {
  public:
   explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
   grpc::Service* service() override { return this; }
 
-  grpc::Status Prepare(grpc::ServerContext* sc, const api::PrepareSnapshotRequest* req,
-                       api::PrepareSnapshotResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Prepare(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Prepare(grpc::CallbackServerContext* sc,
+                                    const api::PrepareSnapshotRequest* req,
+                                    api::PrepareSnapshotResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Prepare(ctx, *req, resp); });
   }
-  grpc::Status View(grpc::ServerContext* sc, const api::ViewSnapshotRequest* req,
-                    api::ViewSnapshotResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->View(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* View(grpc::CallbackServerContext* sc,
+                                 const api::ViewSnapshotRequest* req,
+                                 api::ViewSnapshotResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->View(ctx, *req, resp); });
   }
-  grpc::Status Mounts(grpc::ServerContext* sc, const api::MountsRequest* req,
-                      api::MountsResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Mounts(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Mounts(grpc::CallbackServerContext* sc, const api::MountsRequest* req,
+                                   api::MountsResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->Mounts(ctx, *req, resp); });
   }
-  grpc::Status Commit(grpc::ServerContext* sc, const api::CommitSnapshotRequest* req,
-                      google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Commit(ctx, *req); });
+  grpc::ServerUnaryReactor* Commit(grpc::CallbackServerContext* sc,
+                                   const api::CommitSnapshotRequest* req,
+                                   google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Commit(ctx, *req); });
   }
-  grpc::Status Remove(grpc::ServerContext* sc, const api::RemoveSnapshotRequest* req,
-                      google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Remove(ctx, *req); });
+  grpc::ServerUnaryReactor* Remove(grpc::CallbackServerContext* sc,
+                                   const api::RemoveSnapshotRequest* req,
+                                   google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Remove(ctx, *req); });
   }
-  grpc::Status Stat(grpc::ServerContext* sc, const api::StatSnapshotRequest* req,
-                    api::StatSnapshotResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Stat(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Stat(grpc::CallbackServerContext* sc,
+                                 const api::StatSnapshotRequest* req,
+                                 api::StatSnapshotResponse* resp) override {
+    return Unary(sc, Runs::kInline,
+                 [this, req, resp](const Context& ctx) { local_->Stat(ctx, *req, resp); });
   }
-  grpc::Status Update(grpc::ServerContext* sc, const api::UpdateSnapshotRequest* req,
-                      api::UpdateSnapshotResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Update(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* sc,
+                                   const api::UpdateSnapshotRequest* req,
+                                   api::UpdateSnapshotResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Update(ctx, *req, resp); });
   }
-  // A bounded, quick stream (one pass over the records, batches of 100):
-  // the handler returns when the walk ends, so no thread waits on a client.
-  grpc::Status List(grpc::ServerContext* sc, const api::ListSnapshotsRequest* req,
-                    grpc::ServerWriter<api::ListSnapshotsResponse>* w) override {
-    return Handle(sc, [&](const Context& ctx) {
-      local_->List(ctx, *req, [&](const api::ListSnapshotsResponse& r) { return w->Write(r); });
-    });
+  grpc::ServerWriteReactor<api::ListSnapshotsResponse>* List(
+      grpc::CallbackServerContext* sc, const api::ListSnapshotsRequest* req) override {
+    return new ListReactor(sc, local_.get(), req);
   }
-  grpc::Status Usage(grpc::ServerContext* sc, const api::UsageRequest* req,
-                     api::UsageResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Usage(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Usage(grpc::CallbackServerContext* sc, const api::UsageRequest* req,
+                                  api::UsageResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Usage(ctx, *req, resp); });
   }
-  grpc::Status Cleanup(grpc::ServerContext* sc, const api::CleanupRequest* req,
-                       google::protobuf::Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Cleanup(ctx, *req); });
+  grpc::ServerUnaryReactor* Cleanup(grpc::CallbackServerContext* sc, const api::CleanupRequest* req,
+                                    google::protobuf::Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Cleanup(ctx, *req); });
   }
 
  private:

@@ -1,5 +1,7 @@
 // grpc plugin "tasks": containerd.services.tasks.v1.Tasks over the
-// tasks-service plugin. Wait is a callback method: a waiter holds no thread.
+// tasks-service plugin. Every call may reach a shim, so all but Wait run on
+// the blocking pool; Wait finishes when the shim answers: a waiter holds no
+// thread.
 #include <memory>
 #include <mutex>
 
@@ -11,7 +13,7 @@
 namespace mcd::services::tasks {
 namespace {
 
-using Base = api::Tasks::WithCallbackMethod_Wait<api::Tasks::Service>;
+using Base = api::Tasks::CallbackService;
 using Empty = google::protobuf::Empty;
 
 // A Wait finishes when the process exits, or when the call is cancelled: by
@@ -63,63 +65,88 @@ class Service final : public Base, public GrpcService {
   explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
   grpc::Service* service() override { return this; }
 
-  grpc::Status Create(grpc::ServerContext* sc, const api::CreateTaskRequest* req,
-                      api::CreateTaskResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Create(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* sc,
+                                   const api::CreateTaskRequest* req,
+                                   api::CreateTaskResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Create(ctx, *req, resp); });
   }
-  grpc::Status Start(grpc::ServerContext* sc, const api::StartRequest* req,
-                     api::StartResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Start(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* sc, const api::StartRequest* req,
+                                  api::StartResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Start(ctx, *req, resp); });
   }
-  grpc::Status Delete(grpc::ServerContext* sc, const api::DeleteTaskRequest* req,
-                      api::DeleteResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Delete(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* sc,
+                                   const api::DeleteTaskRequest* req,
+                                   api::DeleteResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Delete(ctx, *req, resp); });
   }
-  grpc::Status DeleteProcess(grpc::ServerContext* sc, const api::DeleteProcessRequest* req,
-                             api::DeleteResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->DeleteProcess(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* DeleteProcess(grpc::CallbackServerContext* sc,
+                                          const api::DeleteProcessRequest* req,
+                                          api::DeleteResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->DeleteProcess(ctx, *req, resp); });
   }
-  grpc::Status Get(grpc::ServerContext* sc, const api::GetRequest* req,
-                   api::GetResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Get(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* sc, const api::GetRequest* req,
+                                api::GetResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Get(ctx, *req, resp); });
   }
-  grpc::Status List(grpc::ServerContext* sc, const api::ListTasksRequest* req,
-                    api::ListTasksResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->List(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* sc, const api::ListTasksRequest* req,
+                                 api::ListTasksResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->List(ctx, *req, resp); });
   }
-  grpc::Status Kill(grpc::ServerContext* sc, const api::KillRequest* req, Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Kill(ctx, *req); });
+  grpc::ServerUnaryReactor* Kill(grpc::CallbackServerContext* sc, const api::KillRequest* req,
+                                 Empty*) override {
+    return Unary(sc, Runs::kBlocking, [this, req](const Context& ctx) { local_->Kill(ctx, *req); });
   }
-  grpc::Status Exec(grpc::ServerContext* sc, const api::ExecProcessRequest* req, Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Exec(ctx, *req); });
+  grpc::ServerUnaryReactor* Exec(grpc::CallbackServerContext* sc,
+                                 const api::ExecProcessRequest* req, Empty*) override {
+    return Unary(sc, Runs::kBlocking, [this, req](const Context& ctx) { local_->Exec(ctx, *req); });
   }
-  grpc::Status ResizePty(grpc::ServerContext* sc, const api::ResizePtyRequest* req,
-                         Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->ResizePty(ctx, *req); });
+  grpc::ServerUnaryReactor* ResizePty(grpc::CallbackServerContext* sc,
+                                      const api::ResizePtyRequest* req, Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->ResizePty(ctx, *req); });
   }
-  grpc::Status CloseIO(grpc::ServerContext* sc, const api::CloseIORequest* req, Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->CloseIO(ctx, *req); });
+  grpc::ServerUnaryReactor* CloseIO(grpc::CallbackServerContext* sc, const api::CloseIORequest* req,
+                                    Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->CloseIO(ctx, *req); });
   }
-  grpc::Status Pause(grpc::ServerContext* sc, const api::PauseTaskRequest* req, Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Pause(ctx, *req); });
+  grpc::ServerUnaryReactor* Pause(grpc::CallbackServerContext* sc, const api::PauseTaskRequest* req,
+                                  Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Pause(ctx, *req); });
   }
-  grpc::Status Resume(grpc::ServerContext* sc, const api::ResumeTaskRequest* req, Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Resume(ctx, *req); });
+  grpc::ServerUnaryReactor* Resume(grpc::CallbackServerContext* sc,
+                                   const api::ResumeTaskRequest* req, Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Resume(ctx, *req); });
   }
-  grpc::Status ListPids(grpc::ServerContext* sc, const api::ListPidsRequest* req,
-                        api::ListPidsResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->ListPids(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* ListPids(grpc::CallbackServerContext* sc,
+                                     const api::ListPidsRequest* req,
+                                     api::ListPidsResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->ListPids(ctx, *req, resp); });
   }
-  grpc::Status Checkpoint(grpc::ServerContext* sc, const api::CheckpointTaskRequest* req,
-                          api::CheckpointTaskResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Checkpoint(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Checkpoint(grpc::CallbackServerContext* sc,
+                                       const api::CheckpointTaskRequest* req,
+                                       api::CheckpointTaskResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Checkpoint(ctx, *req, resp); });
   }
-  grpc::Status Update(grpc::ServerContext* sc, const api::UpdateTaskRequest* req, Empty*) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Update(ctx, *req); });
+  grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* sc,
+                                   const api::UpdateTaskRequest* req, Empty*) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req](const Context& ctx) { local_->Update(ctx, *req); });
   }
-  grpc::Status Metrics(grpc::ServerContext* sc, const api::MetricsRequest* req,
-                       api::MetricsResponse* resp) override {
-    return Handle(sc, [&](const Context& ctx) { local_->Metrics(ctx, *req, resp); });
+  grpc::ServerUnaryReactor* Metrics(grpc::CallbackServerContext* sc, const api::MetricsRequest* req,
+                                    api::MetricsResponse* resp) override {
+    return Unary(sc, Runs::kBlocking,
+                 [this, req, resp](const Context& ctx) { local_->Metrics(ctx, *req, resp); });
   }
 
   grpc::ServerUnaryReactor* Wait(grpc::CallbackServerContext* sc, const api::WaitRequest* req,

@@ -15,16 +15,18 @@ namespace {
 
 namespace api = containerd::services::version::v1;
 
-class Service final : public api::Version::Service, public GrpcService {
+class Service final : public api::Version::CallbackService, public GrpcService {
  public:
   grpc::Service* service() override { return this; }
   // The containerd build whose API we serve, as that build reports itself:
   // ctr compares the revision with its own.
-  grpc::Status Version(grpc::ServerContext*, const google::protobuf::Empty*,
-                       api::VersionResponse* resp) override {
+  grpc::ServerUnaryReactor* Version(grpc::CallbackServerContext* sc, const google::protobuf::Empty*,
+                                    api::VersionResponse* resp) override {
     resp->set_version(MCD_CONTAINERD_VERSION);
     resp->set_revision(MCD_CONTAINERD_REVISION);
-    return grpc::Status::OK;
+    auto* reactor = sc->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
   }
 };
 

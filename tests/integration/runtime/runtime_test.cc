@@ -1,15 +1,21 @@
 // Real containers through the real ctr, containerd-shim-runc-v2/v1 and runc.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <regex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "pkg/fd.h"
 #include "pkg/fs.h"
 #include "tests/integration/runtime/support.h"
 #include "tests/integration/support/image_builder.h"
@@ -288,6 +294,75 @@ TEST_F(RuntimeTest, ShimKilled) {
   if (address.rfind("unix://", 0) == 0) {
     EXPECT_FALSE(fs::Exists(address.substr(7)));
   }
+}
+
+// While calls that block (task creates, each waiting for its shim's start)
+// outnumber gRPC's own threads, other calls, reads and writes alike, are
+// answered, and the blocked ones end as their shims do.
+TEST_F(RuntimeTest, BlockedCallsDoNotHoldUpOthers) {
+  constexpr int kBlocked = 6;
+  const std::string dir = env_->dir() + "/blocking";
+  fs::MkdirAll(dir, 0755);
+  const std::string ready = dir + "/ready", release = dir + "/release";
+  ASSERT_EQ(::mkfifo(ready.c_str(), 0600), 0);
+  ASSERT_EQ(::mkfifo(release.c_str(), 0600), 0);
+  // Read-write opens never wait for the other side.
+  UniqueFd ready_fd(::open(ready.c_str(), O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(ready_fd);
+  const std::string shim = dir + "/containerd-shim-blocking-v1";
+  fs::WriteFileAtomic(shim,
+                      "#!/bin/sh\ncase \"$*\" in *start) echo >" + ready + "; read x <" + release +
+                          "; echo released >&2; exit 1;; esac\n",
+                      0755);
+  std::vector<process::Result> results(kBlocked);
+  std::vector<std::thread> runs;
+  auto release_all = [&] {
+    UniqueFd w(::open(release.c_str(), O_RDWR | O_CLOEXEC));
+    std::string lines(kBlocked, '\n');
+    ASSERT_EQ(::write(w.get(), lines.data(), lines.size()), static_cast<ssize_t>(lines.size()));
+    for (auto& t : runs) t.join();
+    runs.clear();
+  };
+  for (int i = 0; i < kBlocked; ++i) {
+    runs.emplace_back([&, i] {
+      results[i] = Ctr(
+          d(), {"run", "--rm", "--runtime", shim, kImage, "blocked" + std::to_string(i), "true"});
+    });
+  }
+  // Every shim start has begun: each writes a line (poll, no sleeping).
+  int started = 0;
+  for (std::string buf(64, '\0'); started < kBlocked;) {
+    pollfd p{ready_fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, 60000) != 1) break;
+    ssize_t n = ::read(ready_fd.get(), buf.data(), buf.size());
+    if (n <= 0) break;
+    started += static_cast<int>(std::count(buf.begin(), buf.begin() + n, '\n'));
+  }
+  if (started < kBlocked) {
+    release_all();
+    FAIL() << "only " << started << " of " << kBlocked << " shim starts began";
+  }
+  auto quick = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--timeout", "30s"});
+    return Ctr(d(), args);
+  };
+  auto ls = quick({"namespaces", "ls"});
+  auto create = quick({"namespaces", "create", "blocking-ns"});
+  auto rm = quick({"namespaces", "rm", "blocking-ns"});
+  auto containers = quick({"containers", "ls", "-q"});
+  release_all();
+  EXPECT_EQ(ls.exit_code, 0) << Out(ls);
+  EXPECT_NE(ls.out.find("default"), std::string::npos) << Out(ls);
+  EXPECT_EQ(create.exit_code, 0) << Out(create);
+  EXPECT_EQ(rm.exit_code, 0) << Out(rm);
+  EXPECT_EQ(containers.exit_code, 0) << Out(containers);
+  EXPECT_NE(containers.out.find("blocked0"), std::string::npos) << Out(containers);
+  for (const auto& r : results) {
+    EXPECT_NE(r.exit_code, 0) << Out(r);
+    EXPECT_NE(Out(r).find("released"), std::string::npos) << Out(r);
+  }
+  auto left = Ctr(d(), {"containers", "ls", "-q"});
+  EXPECT_EQ(left.out.find("blocked"), std::string::npos) << left.out;
 }
 
 // Ten running containers survive a SIGKILL of the daemon.
