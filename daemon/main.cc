@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <filesystem>
 
+#include <absl/synchronization/mutex.h>
 #include <CLI/CLI.hpp>
 #include <climits>
 #include <cstdio>
@@ -123,6 +124,10 @@ int OciHookIndex(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian builds abseil without NDEBUG, which leaves its lock-order checking
+  // on: every absl::Mutex that gRPC takes updates a process-wide graph under
+  // a global lock, and a suspected cycle aborts the daemon.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"minicontainerd: a containerd-compatible daemon", "minicontainerd"};
   app.set_version_flag("-v,--version", "minicontainerd " MCD_VERSION " (containerd API 1.6.20)");
   Flags f;
