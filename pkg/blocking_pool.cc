@@ -36,6 +36,11 @@ size_t BlockingPool::threads() const {
   return threads_;
 }
 
+size_t BlockingPool::idle() const {
+  std::lock_guard lk(mu_);
+  return idle_;
+}
+
 void BlockingPool::Run() {
   std::unique_lock lk(mu_);
   for (;;) {

@@ -30,6 +30,8 @@ class BlockingPool {
   void Post(std::function<void()> job);
 
   size_t threads() const;
+  // Threads waiting for a job.
+  size_t idle() const;
 
  private:
   void Run();

@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
+#include <vector>
 
 #include "pkg/context.h"
 #include "plugins/plugin.h"
@@ -42,5 +43,35 @@ enum class Runs {
 // Runs fn(ctx) as Runs says and finishes the call with its status.
 grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* sc, Runs runs,
                                 std::function<void(const Context&)> fn);
+
+// A server stream of messages gathered up front by gather(ctx, &msgs) (one
+// quick pass over metadata), written one at a time: a slow client holds no
+// thread. A failed gather ends the call with its error.
+template <typename Msg>
+class GatheredWriter final : public grpc::ServerWriteReactor<Msg> {
+ public:
+  using Gather = std::function<void(const Context&, std::vector<Msg>*)>;
+  GatheredWriter(grpc::CallbackServerContext* sc, const Gather& gather) {
+    auto st = Handle(sc, [&](const Context& ctx) { gather(ctx, &msgs_); });
+    if (!st.ok()) {
+      this->Finish(st);
+      return;
+    }
+    Next();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) return this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "context canceled"));
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (i_ >= msgs_.size()) return this->Finish(grpc::Status::OK);
+    this->StartWrite(&msgs_[i_++]);
+  }
+  std::vector<Msg> msgs_;
+  size_t i_ = 0;
+};
 
 }  // namespace mcd::services

@@ -8,41 +8,6 @@
 namespace mcd::services::containers {
 namespace {
 
-// Sends one container a message, then finishes.
-class ListStreamReactor : public grpc::ServerWriteReactor<api::ListContainerMessage> {
- public:
-  ListStreamReactor(grpc::CallbackServerContext* sc, Local* local,
-                    const api::ListContainersRequest* req) {
-    auto st = Handle(sc, [&](const Context& ctx) { local->List(ctx, *req, &all_); });
-    if (!st.ok()) {
-      Finish(st);
-      return;
-    }
-    Next();
-  }
-  void OnWriteDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
-      return;
-    }
-    Next();
-  }
-  void OnDone() override { delete this; }
-
- private:
-  void Next() {
-    if (i_ >= all_.containers_size()) {
-      Finish(grpc::Status::OK);
-      return;
-    }
-    msg_.mutable_container()->Swap(all_.mutable_containers(i_++));
-    StartWrite(&msg_);
-  }
-  api::ListContainersResponse all_;
-  api::ListContainerMessage msg_;
-  int i_ = 0;
-};
-
 using Base = api::Containers::CallbackService;
 
 class Service final : public Base, public GrpcService {
@@ -64,7 +29,15 @@ class Service final : public Base, public GrpcService {
   }
   grpc::ServerWriteReactor<api::ListContainerMessage>* ListStream(
       grpc::CallbackServerContext* sc, const api::ListContainersRequest* req) override {
-    return new ListStreamReactor(sc, local_.get(), req);
+    // One container a message.
+    return new GatheredWriter<api::ListContainerMessage>(
+        sc, [this, req](const Context& ctx, std::vector<api::ListContainerMessage>* out) {
+          api::ListContainersResponse all;
+          local_->List(ctx, *req, &all);
+          out->resize(static_cast<size_t>(all.containers_size()));
+          for (int i = 0; i < all.containers_size(); ++i)
+            (*out)[static_cast<size_t>(i)].mutable_container()->Swap(all.mutable_containers(i));
+        });
   }
   grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* sc,
                                    const api::CreateContainerRequest* req,

@@ -15,32 +15,6 @@ grpc::Status StatusOf(const std::exception& e) {
   return ToStatus(e);
 }
 
-class ListReactor : public grpc::ServerWriteReactor<api::ListContentResponse> {
- public:
-  ListReactor(grpc::CallbackServerContext* sc, Local* local, const api::ListContentRequest* req) {
-    try {
-      blocks_ = local->List(ContextFrom(*sc), *req);
-    } catch (const std::exception& e) {
-      Finish(StatusOf(e));
-      return;
-    }
-    Next();
-  }
-  void OnWriteDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "context canceled"));
-    Next();
-  }
-  void OnDone() override { delete this; }
-
- private:
-  void Next() {
-    if (i_ >= blocks_.size()) return Finish(grpc::Status::OK);
-    StartWrite(&blocks_[i_++]);
-  }
-  std::vector<api::ListContentResponse> blocks_;
-  size_t i_ = 0;
-};
-
 class ReadReactor : public grpc::ServerWriteReactor<api::ReadContentResponse> {
  public:
   ReadReactor(grpc::CallbackServerContext* sc, Local* local, const api::ReadContentRequest* req) {
@@ -159,7 +133,10 @@ class Service final : public Base, public GrpcService {
 
   grpc::ServerWriteReactor<api::ListContentResponse>* List(
       grpc::CallbackServerContext* sc, const api::ListContentRequest* req) override {
-    return new ListReactor(sc, local_.get(), req);
+    return new GatheredWriter<api::ListContentResponse>(
+        sc, [this, req](const Context& ctx, std::vector<api::ListContentResponse>* out) {
+          *out = local_->List(ctx, *req);
+        });
   }
   grpc::ServerWriteReactor<api::ReadContentResponse>* Read(
       grpc::CallbackServerContext* sc, const api::ReadContentRequest* req) override {

@@ -7,38 +7,6 @@
 namespace mcd::services::snapshots {
 namespace {
 
-// One pass over the records (metadata reads, batches of 100) gathered up
-// front, then written one batch at a time: a slow client holds no thread.
-class ListReactor final : public grpc::ServerWriteReactor<api::ListSnapshotsResponse> {
- public:
-  ListReactor(grpc::CallbackServerContext* sc, Local* local, const api::ListSnapshotsRequest* req) {
-    auto st = Handle(sc, [&](const Context& ctx) {
-      local->List(ctx, *req, [&](const api::ListSnapshotsResponse& r) {
-        batches_.push_back(r);
-        return true;
-      });
-    });
-    if (!st.ok()) {
-      Finish(st);
-      return;
-    }
-    Next();
-  }
-  void OnWriteDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "context canceled"));
-    Next();
-  }
-  void OnDone() override { delete this; }
-
- private:
-  void Next() {
-    if (i_ >= batches_.size()) return Finish(grpc::Status::OK);
-    StartWrite(&batches_[i_++]);
-  }
-  std::vector<api::ListSnapshotsResponse> batches_;
-  size_t i_ = 0;
-};
-
 class Service final : public api::Snapshots::CallbackService, public GrpcService {
  public:
   explicit Service(std::shared_ptr<Local> local) : local_(std::move(local)) {}
@@ -87,7 +55,14 @@ class Service final : public api::Snapshots::CallbackService, public GrpcService
   }
   grpc::ServerWriteReactor<api::ListSnapshotsResponse>* List(
       grpc::CallbackServerContext* sc, const api::ListSnapshotsRequest* req) override {
-    return new ListReactor(sc, local_.get(), req);
+    // Metadata reads in batches of 100.
+    return new GatheredWriter<api::ListSnapshotsResponse>(
+        sc, [this, req](const Context& ctx, std::vector<api::ListSnapshotsResponse>* out) {
+          local_->List(ctx, *req, [out](const api::ListSnapshotsResponse& r) {
+            out->push_back(r);
+            return true;
+          });
+        });
   }
   grpc::ServerUnaryReactor* Usage(grpc::CallbackServerContext* sc, const api::UsageRequest* req,
                                   api::UsageResponse* resp) override {

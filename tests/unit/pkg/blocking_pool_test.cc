@@ -7,6 +7,7 @@
 #include <future>
 #include <latch>
 #include <stdexcept>
+#include <thread>
 
 namespace mcd {
 namespace {
@@ -22,16 +23,24 @@ TEST(BlockingPool, BlockedJobsDoNotHoldUpNewOnes) {
   EXPECT_GE(pool.threads(), static_cast<size_t>(kJobs));
 }
 
-TEST(BlockingPool, IdleThreadsAreReused) {
+// Waits (bounded) until every thread of the pool waits for a job.
+bool AllIdle(const BlockingPool& pool) {
+  for (int i = 0; i < 30000; ++i) {
+    if (pool.idle() == pool.threads()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+TEST(BlockingPool, AnIdleThreadTakesTheNextJob) {
   BlockingPool pool;
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 5; ++i) {
     std::promise<void> ran;
     pool.Post([&] { ran.set_value(); });
     ran.get_future().wait();
+    ASSERT_TRUE(AllIdle(pool));
+    EXPECT_EQ(pool.threads(), 1u);
   }
-  // One job at a time: the first thread takes each (a thread that has just
-  // finished may not yet count as idle, so allow a second).
-  EXPECT_LE(pool.threads(), 2u);
 }
 
 TEST(BlockingPool, AThrowingJobLeavesThePoolWorking) {
@@ -61,9 +70,8 @@ TEST(BlockingPool, IdleThreadsEnd) {
   std::promise<void> ran;
   pool.Post([&] { ran.set_value(); });
   ran.get_future().wait();
-  // The thread ends on its own; the destructor then has none to wait for.
-  // Checked through the count, which reaches zero with no job posted.
-  for (int i = 0; i < 10000 && pool.threads() != 0; ++i) {
+  // The thread ends on its own: the count reaches zero with no job posted.
+  for (int i = 0; i < 30000 && pool.threads() != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(pool.threads(), 0u);
