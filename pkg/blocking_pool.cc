@@ -1,7 +1,9 @@
 #include "pkg/blocking_pool.h"
 
+#include <system_error>
 #include <thread>
 
+#include "pkg/errdefs.h"
 #include "pkg/log.h"
 
 namespace mcd {
@@ -23,12 +25,26 @@ void BlockingPool::Post(std::function<void()> job) {
   jobs_.push_back(std::move(job));
   // Each idle thread takes one job: more jobs than idle threads need a new
   // thread, or the newest would wait for a running one.
-  if (jobs_.size() > idle_) {
-    ++threads_;
-    std::thread([this] { Run(); }).detach();
-  } else {
+  if (jobs_.size() <= idle_) {
     work_cv_.notify_one();
+    return;
   }
+  try {
+    // The new thread waits for mu_, held here, before it counts anything.
+    start_([this] { Run(); });
+    ++threads_;
+  } catch (const std::system_error& e) {
+    if (threads_ > 0) {
+      log::Warn("cannot start a thread: the job waits for a busy one", {{"error", e.what()}});
+      return;
+    }
+    jobs_.pop_back();
+    throw errdefs::Unavailable(std::string("cannot start a thread: ") + e.what());
+  }
+}
+
+void BlockingPool::StartDetached(std::function<void()> fn) {
+  std::thread(std::move(fn)).detach();
 }
 
 size_t BlockingPool::threads() const {

@@ -15,8 +15,14 @@ namespace mcd {
 
 class BlockingPool {
  public:
-  explicit BlockingPool(std::chrono::milliseconds idle_exit = std::chrono::minutes(1))
-      : idle_exit_(idle_exit) {}
+  // Starts a detached thread running fn; throws std::system_error when none
+  // can be had. Replaceable for tests.
+  using ThreadStarter = std::function<void(std::function<void()> fn)>;
+  static void StartDetached(std::function<void()> fn);
+
+  explicit BlockingPool(std::chrono::milliseconds idle_exit = std::chrono::minutes(1),
+                        ThreadStarter start = StartDetached)
+      : idle_exit_(idle_exit), start_(std::move(start)) {}
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
   // Runs what is queued, then waits for every thread to end.
@@ -26,7 +32,9 @@ class BlockingPool {
   // process exits must not hold the exit.
   static BlockingPool& Default();
 
-  // A job that throws is logged; the thread goes on.
+  // A job that throws is logged; the thread goes on. When no thread can be
+  // started (the process's limit), a running thread takes the job once it is
+  // free; with none running, throws Unavailable and the job is not kept.
   void Post(std::function<void()> job);
 
   size_t threads() const;
@@ -37,6 +45,7 @@ class BlockingPool {
   void Run();
 
   const std::chrono::milliseconds idle_exit_;
+  const ThreadStarter start_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable gone_cv_;

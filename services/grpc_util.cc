@@ -58,8 +58,12 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* sc, Runs runs,
     return reactor;
   }
   // The request, response and context live until Finish.
-  BlockingPool::Default().Post(
-      [sc, reactor, fn = std::move(fn)] { reactor->Finish(Handle(sc, fn)); });
+  try {
+    BlockingPool::Default().Post(
+        [sc, reactor, fn = std::move(fn)] { reactor->Finish(Handle(sc, fn)); });
+  } catch (const std::exception& e) {
+    reactor->Finish(ToStatus(e));
+  }
   return reactor;
 }
 

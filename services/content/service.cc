@@ -65,14 +65,18 @@ class WriteReactor
     // A chunk's write, and above all a commit's fsync of the whole blob, may
     // take long: not on gRPC's polling threads. No other callback of this
     // call runs meanwhile (no read or write is started).
-    BlockingPool::Default().Post([this] {
-      try {
-        done_ = session_->Handle(req_, &resp_);
-      } catch (const std::exception& e) {
-        return End(StatusOf(e));
-      }
-      StartWrite(&resp_);
-    });
+    try {
+      BlockingPool::Default().Post([this] {
+        try {
+          done_ = session_->Handle(req_, &resp_);
+        } catch (const std::exception& e) {
+          return End(StatusOf(e));
+        }
+        StartWrite(&resp_);
+      });
+    } catch (const std::exception& e) {
+      End(StatusOf(e));
+    }
   }
   void OnWriteDone(bool ok) override {
     if (!ok) return End(grpc::Status(grpc::StatusCode::CANCELLED, "context canceled"));

@@ -1,5 +1,7 @@
 #include "pkg/blocking_pool.h"
 
+#include "pkg/errdefs.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -7,6 +9,7 @@
 #include <future>
 #include <latch>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 namespace mcd {
@@ -75,6 +78,49 @@ TEST(BlockingPool, IdleThreadsEnd) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(pool.threads(), 0u);
+}
+
+// A starter that starts `allowed` threads, then fails as a process at its
+// thread limit does.
+BlockingPool::ThreadStarter Limited(std::atomic<int>& allowed) {
+  return [&allowed](std::function<void()> fn) {
+    if (allowed.fetch_sub(1) <= 0) throw std::system_error(EAGAIN, std::generic_category());
+    BlockingPool::StartDetached(std::move(fn));
+  };
+}
+
+TEST(BlockingPool, NoThreadAtAllIsUnavailableAndKeepsNoJob) {
+  std::atomic<int> allowed{0};
+  BlockingPool pool(std::chrono::minutes(1), Limited(allowed));
+  bool ran = false;
+  try {
+    pool.Post([&] { ran = true; });
+    FAIL() << "Post did not throw";
+  } catch (const errdefs::Error& e) {
+    EXPECT_EQ(e.code(), errdefs::Code::kUnavailable) << e.what();
+  }
+  EXPECT_EQ(pool.threads(), 0u);
+  EXPECT_FALSE(ran);
+}
+
+TEST(BlockingPool, AtTheThreadLimitJobsWaitForABusyThread) {
+  std::atomic<int> allowed{1};
+  std::atomic<int> done{0};
+  {
+    BlockingPool pool(std::chrono::minutes(1), Limited(allowed));
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    pool.Post([&, released] {
+      released.wait();
+      ++done;
+    });
+    // No second thread can start: these queue behind the first job.
+    for (int i = 0; i < 3; ++i) pool.Post([&] { ++done; });
+    EXPECT_EQ(pool.threads(), 1u);
+    EXPECT_EQ(done.load(), 0);
+    release.set_value();
+  }
+  EXPECT_EQ(done.load(), 4);
 }
 
 }  // namespace
