@@ -11,17 +11,13 @@ namespace {
 
 using Base = api::Content::CallbackService;
 
-grpc::Status StatusOf(const std::exception& e) {
-  return ToStatus(e);
-}
-
 class ReadReactor : public grpc::ServerWriteReactor<api::ReadContentResponse> {
  public:
   ReadReactor(grpc::CallbackServerContext* sc, Local* local, const api::ReadContentRequest* req) {
     try {
       session_ = local->Read(ContextFrom(*sc), *req);
     } catch (const std::exception& e) {
-      Finish(StatusOf(e));
+      Finish(ToStatus(e));
       return;
     }
     Next();
@@ -38,7 +34,7 @@ class ReadReactor : public grpc::ServerWriteReactor<api::ReadContentResponse> {
       resp_.Clear();
       if (!session_->Next(&resp_)) return Finish(grpc::Status::OK);
     } catch (const std::exception& e) {
-      return Finish(StatusOf(e));
+      return Finish(ToStatus(e));
     }
     StartWrite(&resp_);
   }
@@ -53,7 +49,7 @@ class WriteReactor
     try {
       session_ = local->Write(ContextFrom(*sc));
     } catch (const std::exception& e) {
-      Finish(StatusOf(e));
+      Finish(ToStatus(e));
       return;
     }
     StartRead(&req_);
@@ -70,12 +66,12 @@ class WriteReactor
         try {
           done_ = session_->Handle(req_, &resp_);
         } catch (const std::exception& e) {
-          return End(StatusOf(e));
+          return End(ToStatus(e));
         }
         StartWrite(&resp_);
       });
     } catch (const std::exception& e) {
-      End(StatusOf(e));
+      End(ToStatus(e));
     }
   }
   void OnWriteDone(bool ok) override {

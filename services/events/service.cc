@@ -119,14 +119,8 @@ class Service final : public api::Events::CallbackService,
   grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* sc, const api::ForwardRequest* req,
                                     google::protobuf::Empty*) override {
     // The envelope carries its own namespace; the header does not matter.
-    auto* reactor = sc->DefaultReactor();
-    try {
-      exchange_->Forward(req->envelope());
-      reactor->Finish(grpc::Status::OK);
-    } catch (const std::exception& e) {
-      reactor->Finish(ToStatus(e));
-    }
-    return reactor;
+    return Unary(sc, Runs::kInline,
+                 [this, req](const Context&) { exchange_->Forward(req->envelope()); });
   }
 
   // No namespace needed: a subscriber sees every namespace unless it filters.

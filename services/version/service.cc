@@ -22,11 +22,10 @@ class Service final : public api::Version::CallbackService, public GrpcService {
   // ctr compares the revision with its own.
   grpc::ServerUnaryReactor* Version(grpc::CallbackServerContext* sc, const google::protobuf::Empty*,
                                     api::VersionResponse* resp) override {
-    resp->set_version(MCD_CONTAINERD_VERSION);
-    resp->set_revision(MCD_CONTAINERD_REVISION);
-    auto* reactor = sc->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
+    return Unary(sc, Runs::kInline, [resp](const Context&) {
+      resp->set_version(MCD_CONTAINERD_VERSION);
+      resp->set_revision(MCD_CONTAINERD_REVISION);
+    });
   }
 };
 
