@@ -32,8 +32,8 @@ content::Info Decode(const std::string& digest, std::string_view value) {
   content::Info i;
   i.digest = digest;
   i.size = rec.size();
-  i.created_at = FromProto(rec.created_at());
-  i.updated_at = FromProto(rec.updated_at());
+  i.created_at = FromTimestamp(rec.created_at());
+  i.updated_at = FromTimestamp(rec.updated_at());
   i.labels = content::Labels(rec.labels().begin(), rec.labels().end());
   return i;
 }
@@ -41,8 +41,8 @@ content::Info Decode(const std::string& digest, std::string_view value) {
 std::string Encode(const content::Info& i) {
   records::Blob rec;
   rec.set_size(i.size);
-  *rec.mutable_created_at() = ToProto(i.created_at);
-  *rec.mutable_updated_at() = ToProto(i.updated_at);
+  *rec.mutable_created_at() = ToTimestamp(i.created_at);
+  *rec.mutable_updated_at() = ToTimestamp(i.updated_at);
   for (const auto& [k, v] : i.labels) (*rec.mutable_labels())[k] = v;
   return rec.SerializeAsString();
 }
@@ -422,7 +422,7 @@ std::unique_ptr<content::Writer> ContentStore::OpenWriter(const Context& ctx,
       leases::AddResource(t, ns, ctx.lease, leases::kIngests, opts.ref);
       rec.clear_expire_at();
     } else {
-      *rec.mutable_expire_at() = ToProto(chr::system_clock::now() + kIngestExpiry);
+      *rec.mutable_expire_at() = ToTimestamp(chr::system_clock::now() + kIngestExpiry);
     }
     if (shared) {
       rec.set_expected(opts.expected);
@@ -502,7 +502,7 @@ void ContentStore::RegisterGC() {
     t.Scan(ip, [&](std::string_view key, std::string_view value) {
       records::Ingest rec;
       if (rec.ParseFromArray(value.data(), static_cast<int>(value.size())) && rec.has_expire_at() &&
-          FromProto(rec.expire_at()) > now) {
+          FromTimestamp(rec.expire_at()) > now) {
         emit(gc::Node{gc::Kind::kIngest, ns, std::string(key.substr(ip.size()))});
       }
       return true;

@@ -99,7 +99,7 @@ Lease Decode(const std::string& id, std::string_view value) {
   }
   Lease l;
   l.id = id;
-  l.created_at = FromProto(rec.created_at());
+  l.created_at = FromTimestamp(rec.created_at());
   l.labels = Labels(rec.labels().begin(), rec.labels().end());
   return l;
 }
@@ -162,7 +162,7 @@ Lease Store::Create(const std::string& ns, const std::string& id_in, const Label
     if (!v.empty()) l.labels[k] = v;  // an empty value is no label, as containerd's WriteLabels
   }
   records::Lease rec;
-  *rec.mutable_created_at() = ToProto(l.created_at);
+  *rec.mutable_created_at() = ToTimestamp(l.created_at);
   for (const auto& [k, v] : l.labels) (*rec.mutable_labels())[k] = v;
   db_->Update([&](Txn& t) {
     if (t.Get(LeaseKey(ns, id))) throw errdefs::AlreadyExists(fmt::format("lease {:?}", id));

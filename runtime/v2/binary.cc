@@ -10,6 +10,7 @@
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
 #include "pkg/strings.h"
+#include "pkg/timestamp.h"
 
 namespace mcd::runtime {
 namespace {
@@ -130,10 +131,7 @@ Exit ParseDeleteOutput(const std::string& out) {
   Exit e;
   e.pid = r.pid();
   e.status = r.exit_status();
-  e.at = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(r.exited_at().seconds()) +
-          std::chrono::nanoseconds(r.exited_at().nanos())));
+  e.at = FromTimestamp(r.exited_at());
   return e;
 }
 

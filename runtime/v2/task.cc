@@ -1,7 +1,5 @@
 #include "runtime/v2/task.h"
 
-#include <limits>
-
 namespace mcd::runtime {
 
 Task::Task(Bundle bundle, ShimCommand cmd, std::string runtime,
@@ -98,40 +96,6 @@ void Task::OnStopped(std::function<void(const Exit&)> fn) {
 void Task::Close() {
   if (client_) client_->Close();
   if (log_) log_->Close();
-}
-
-namespace {
-// Go's zero time.Time (an exit that never happened: a task never started)
-// is 0001-01-01, beyond what system_clock's int64 nanoseconds can hold; it
-// maps to time_point::min() and back.
-constexpr int64_t kGoZeroSeconds = -62135596800;
-constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000000000;
-}  // namespace
-
-void ToTimestamp(std::chrono::system_clock::time_point t, google::protobuf::Timestamp* ts) {
-  if (t == std::chrono::system_clock::time_point::min()) {
-    ts->set_seconds(kGoZeroSeconds);
-    ts->set_nanos(0);
-    return;
-  }
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  int64_t secs = ns / 1000000000;
-  int64_t rem = ns % 1000000000;
-  if (rem < 0) {  // nanos must be in [0, 1e9)
-    rem += 1000000000;
-    --secs;
-  }
-  ts->set_seconds(secs);
-  ts->set_nanos(static_cast<int32_t>(rem));
-}
-
-std::chrono::system_clock::time_point FromTimestamp(const google::protobuf::Timestamp& ts) {
-  if (ts.seconds() <= -kMaxSeconds || ts.seconds() >= kMaxSeconds) {
-    return std::chrono::system_clock::time_point::min();
-  }
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos())));
 }
 
 }  // namespace mcd::runtime

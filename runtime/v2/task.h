@@ -16,6 +16,7 @@
 
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "pkg/errdefs.h"
+#include "pkg/timestamp.h"
 #include "runtime/v2/binary.h"
 #include "runtime/v2/bundle.h"
 #include "runtime/v2/shim_log.h"
@@ -119,9 +120,5 @@ class Task {
   std::optional<Exit> exit_;
   std::vector<std::function<void(const Exit&)>> on_stopped_;
 };
-
-// Timestamp helpers for the shim and API protos.
-void ToTimestamp(std::chrono::system_clock::time_point t, google::protobuf::Timestamp* ts);
-std::chrono::system_clock::time_point FromTimestamp(const google::protobuf::Timestamp& ts);
 
 }  // namespace mcd::runtime

@@ -15,7 +15,7 @@ inline containerd::events::TaskExit TaskExitEvent(const std::string& id, const E
   te.set_id(id);
   te.set_pid(exit.pid);
   te.set_exit_status(exit.status);
-  ToTimestamp(exit.at, te.mutable_exited_at());
+  *te.mutable_exited_at() = ToTimestamp(exit.at);
   return te;
 }
 
@@ -24,7 +24,7 @@ inline containerd::events::TaskDelete TaskDeleteEvent(const std::string& id, con
   td.set_container_id(id);
   td.set_pid(exit.pid);
   td.set_exit_status(exit.status);
-  ToTimestamp(exit.at, td.mutable_exited_at());
+  *td.mutable_exited_at() = ToTimestamp(exit.at);
   return td;
 }
 

@@ -8,25 +8,13 @@
 #include "metadata/db.h"
 #include "pkg/errdefs.h"
 #include "pkg/log.h"
+#include "pkg/timestamp.h"
 
 namespace mcd::services::content {
 namespace {
 
 namespace chr = std::chrono;
 namespace mc = mcd::content;
-
-google::protobuf::Timestamp Ts(mc::Time t) {
-  auto ns = chr::duration_cast<chr::nanoseconds>(t.time_since_epoch()).count();
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(ns / 1000000000);
-  ts.set_nanos(static_cast<int>(ns % 1000000000));
-  return ts;
-}
-
-mc::Time FromTs(const google::protobuf::Timestamp& ts) {
-  return mc::Time(chr::duration_cast<mc::Time::duration>(chr::seconds(ts.seconds()) +
-                                                         chr::nanoseconds(ts.nanos())));
-}
 
 // containerd's `"%q failed validation"` for Info and Update.
 void RequireDigest(const std::string& d) {
@@ -40,14 +28,14 @@ void RequireDigest(const std::string& d) {
 void ToProto(const mc::Info& in, api::Info* out) {
   out->set_digest(in.digest);
   out->set_size(in.size);
-  *out->mutable_created_at() = Ts(in.created_at);
-  *out->mutable_updated_at() = Ts(in.updated_at);
+  *out->mutable_created_at() = ToTimestamp(in.created_at);
+  *out->mutable_updated_at() = ToTimestamp(in.updated_at);
   for (const auto& [k, v] : in.labels) (*out->mutable_labels())[k] = v;
 }
 
 void ToProto(const mc::Status& in, api::Status* out) {
-  *out->mutable_started_at() = Ts(in.started_at);
-  *out->mutable_updated_at() = Ts(in.updated_at);
+  *out->mutable_started_at() = ToTimestamp(in.started_at);
+  *out->mutable_updated_at() = ToTimestamp(in.updated_at);
   out->set_ref(in.ref);
   out->set_offset(in.offset);
   out->set_total(in.total);
@@ -64,8 +52,8 @@ void Local::Update(const Context& ctx, const api::UpdateRequest& req, api::Updat
   mc::Info info;
   info.digest = req.info().digest();
   info.size = req.info().size();
-  info.created_at = FromTs(req.info().created_at());
-  info.updated_at = FromTs(req.info().updated_at());
+  info.created_at = FromTimestamp(req.info().created_at());
+  info.updated_at = FromTimestamp(req.info().updated_at());
   info.labels = mc::Labels(req.info().labels().begin(), req.info().labels().end());
   std::vector<std::string> paths(req.update_mask().paths().begin(),
                                  req.update_mask().paths().end());
@@ -84,7 +72,7 @@ std::vector<api::ListContentResponse> Local::List(const Context& ctx,
         auto* i = out.back().add_info();
         i->set_digest(info.digest);
         i->set_size(info.size);
-        *i->mutable_created_at() = Ts(info.created_at);
+        *i->mutable_created_at() = ToTimestamp(info.created_at);
         for (const auto& [k, v] : info.labels) (*i->mutable_labels())[k] = v;
       },
       filters);
@@ -214,8 +202,8 @@ bool WriteSession::Handle(const api::WriteContentRequest& req, api::WriteContent
   switch (req.action()) {
     case api::STAT:
       msg->set_digest(w_->Digest());
-      *msg->mutable_started_at() = Ts(ws.started_at);
-      *msg->mutable_updated_at() = Ts(ws.updated_at);
+      *msg->mutable_started_at() = ToTimestamp(ws.started_at);
+      *msg->mutable_updated_at() = ToTimestamp(ws.updated_at);
       msg->set_total(total_);
       break;
     case api::WRITE:

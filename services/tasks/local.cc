@@ -9,6 +9,7 @@
 #include "pkg/fs.h"
 #include "pkg/identifiers.h"
 #include "pkg/log.h"
+#include "pkg/timestamp.h"
 #include "runtime/v1/runtime.h"
 #include "services/tasks/checkpoint.h"
 #include "ttrpc/client.h"
@@ -209,7 +210,7 @@ void Local::Delete(const Context& ctx, const api::DeleteTaskRequest& req,
   }
   resp->set_pid(e.pid);
   resp->set_exit_status(e.status);
-  runtime::ToTimestamp(e.at, resp->mutable_exited_at());
+  *resp->mutable_exited_at() = ToTimestamp(e.at);
 }
 
 void Local::DeleteProcess(const Context& ctx, const api::DeleteProcessRequest& req,
@@ -450,7 +451,7 @@ void Local::Metrics(const Context& ctx, const api::MetricsRequest& req,
       continue;
     }
     auto* m = resp->add_metrics();
-    runtime::ToTimestamp(collected, m->mutable_timestamp());
+    *m->mutable_timestamp() = ToTimestamp(collected);
     m->set_id(t->id());
     *m->mutable_data() = r.stats();
   }
@@ -462,7 +463,7 @@ void Local::Wait(const Context& ctx, const api::WaitRequest& req,
   auto from_exit = [done](const runtime::Exit& e) {
     api::WaitResponse r;
     r.set_exit_status(e.status);
-    runtime::ToTimestamp(e.at, r.mutable_exited_at());
+    *r.mutable_exited_at() = ToTimestamp(e.at);
     done(nullptr, r);
   };
   RequireLive(*t, req.exec_id());
