@@ -196,6 +196,9 @@ void DB::Close() {
 }
 
 void DB::CloseHandle() {
+  // The content store holds this DB: owning it past the close would keep
+  // both alive for good. Its users hold their own references.
+  content.reset();
   if (compactor_.joinable()) {
     // A running compaction gives up at once rather than delay shutdown.
     if (db_) db_->DisableManualCompaction();

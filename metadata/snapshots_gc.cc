@@ -13,10 +13,18 @@ void RegisterSnapshotsGC(DB& db, std::map<std::string, std::shared_ptr<SnapshotS
   gc::Resource r;
   r.name = "snapshots";
   r.kinds = {gc::Kind::kSnapshot};
-  auto each = [stores](Txn& t, const std::string& ns,
-                       const std::function<void(const std::string& sn, const std::string& key,
-                                                const records::Snapshot&)>& fn) {
-    for (const auto& [name, s] : stores) {
+  // The collector lives in the DB and every store holds the DB: the
+  // resource must not own the stores, or neither is ever freed.
+  std::vector<std::string> names;
+  std::vector<std::weak_ptr<SnapshotStore>> weak;
+  for (const auto& [name, s] : stores) {
+    names.push_back(name);
+    weak.push_back(s);
+  }
+  auto each = [names](Txn& t, const std::string& ns,
+                      const std::function<void(const std::string& sn, const std::string& key,
+                                               const records::Snapshot&)>& fn) {
+    for (const auto& name : names) {
       std::string prefix = ObjectKey(ns, "snapshots", name + "/");
       t.Scan(prefix, [&](std::string_view k, std::string_view v) {
         records::Snapshot rec;
@@ -68,13 +76,14 @@ void RegisterSnapshotsGC(DB& db, std::map<std::string, std::shared_ptr<SnapshotS
     }
     t.Delete(key);
   };
-  r.cleanup = [stores](const std::vector<gc::Node>& removed) {
+  r.cleanup = [weak](const std::vector<gc::Node>& removed) {
     // Only when this collection removed snapshots (a direct Remove frees its
     // backend part itself): collection then waits for the directories to go.
     // Also reconciles leftovers of crashes (as at start-up) and of failed
     // removals.
     if (removed.empty()) return;
-    for (const auto& [name, s] : stores) s->CollectBackend();
+    for (const auto& w : weak)
+      if (auto s = w.lock()) s->CollectBackend();
   };
   db.collector().Register(std::move(r));
 }

@@ -51,6 +51,24 @@ class NamespacedStoreTest : public ::testing::Test {
   Context ns2 = MakeContext("ns2");
 };
 
+// Wired as the metadata plugin wires it (the DB owns its content store, the
+// store holds the DB), closing the DB at shutdown lets both go: no cycle
+// keeps the database, its collector and what they hold alive.
+TEST(ContentStoreLifetime, ClosedDatabaseIsFreed) {
+  TempDir dir;
+  fs::MkdirAll(dir.path() + "/content");
+  auto local = std::make_shared<content::LocalStore>(dir.path() + "/content");
+  auto db = DB::Open(dir.path() + "/db");
+  db->content = std::make_shared<ContentStore>(db, local);
+  db->content->RegisterGC();
+  std::weak_ptr<DB> weak_db = db;
+  std::weak_ptr<ContentStore> weak_cs = db->content;
+  db->Close();
+  db.reset();
+  EXPECT_TRUE(weak_db.expired());
+  EXPECT_TRUE(weak_cs.expired());
+}
+
 TEST_F(NamespacedStoreTest, BlobVisibleOnlyWhereCommitted) {
   std::string d = FromBytes("shared blob");
   content::WriteBlob(*cs, ns1, "ref", "shared blob", d, {{"a", "1"}});

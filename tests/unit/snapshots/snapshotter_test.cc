@@ -11,6 +11,7 @@
 #include <set>
 
 #include "metadata/db.h"
+#include "metadata/gc.h"
 #include "metadata/snapshots.h"
 #include "pkg/errdefs.h"
 #include "pkg/fs.h"
@@ -274,6 +275,25 @@ TEST(SnapshotStore, NamespacesLeasesAndChildren) {
       },
       filters::Filter());
   EXPECT_EQ(n, 0);
+  db->Close();
+  sn->Close();
+}
+
+// The collector lives in the DB and the stores hold the DB: registering
+// them for collection must not make the DB own them (a cycle neither side
+// ever leaves), and a collection after the stores went skips them.
+TEST(SnapshotStore, CollectorDoesNotOwnTheStores) {
+  TempDir d;
+  auto sn = Open("native", d.path());
+  auto db = metadata::DB::Open(d.path() + "/meta");
+  auto store = std::make_shared<metadata::SnapshotStore>(db, sn);
+  metadata::RegisterSnapshotsGC(*db, {{"native", store}});
+  store->Prepare(MakeContext("a"), "k", "", {});
+  store->Remove(MakeContext("a"), "k");
+  std::weak_ptr<metadata::SnapshotStore> weak = store;
+  store.reset();
+  EXPECT_TRUE(weak.expired());
+  EXPECT_NO_THROW(db->collector().Collect());
   db->Close();
   sn->Close();
 }
