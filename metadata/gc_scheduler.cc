@@ -63,6 +63,10 @@ std::chrono::nanoseconds ParseDuration(std::string_view text) {
     total += v * mult;
     s.remove_prefix(u);
   }
+  // Go's bounds: int64 nanoseconds, one more when negative.
+  constexpr long double kMax = 9223372036854775807.0L;
+  if (total > kMax + (neg ? 1 : 0)) throw bad();
+  if (neg && total > kMax) return std::chrono::nanoseconds::min();
   auto ns = static_cast<int64_t>(std::llround(total));
   return std::chrono::nanoseconds(neg ? -ns : ns);
 }
@@ -71,7 +75,7 @@ std::string FormatDuration(std::chrono::nanoseconds d) {
   int64_t n = d.count();
   if (n == 0) return "0s";
   std::string sign = n < 0 ? "-" : "";
-  uint64_t u = n < 0 ? static_cast<uint64_t>(-n) : static_cast<uint64_t>(n);
+  uint64_t u = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);  // INT64_MIN too
   // Trailing zeros of a fraction are dropped, as Go does.
   auto frac = [](uint64_t v, uint64_t unit) {
     std::string s = std::to_string(v / unit);
@@ -94,13 +98,23 @@ std::string FormatDuration(std::chrono::nanoseconds d) {
   return sign + sec;
 }
 
+namespace {
+// t + d without overflow: a configured delay of centuries is "never".
+std::chrono::steady_clock::time_point After(std::chrono::steady_clock::time_point t,
+                                            std::chrono::nanoseconds d) {
+  if (d > std::chrono::steady_clock::time_point::max() - t)
+    return std::chrono::steady_clock::time_point::max();
+  return t + d;
+}
+}  // namespace
+
 Scheduler::Scheduler(std::shared_ptr<DB> db, SchedulerConfig cfg) : db_(std::move(db)), cfg_(cfg) {
   // containerd's bounds.
   cfg_.pause_threshold = std::clamp(cfg_.pause_threshold, 0.0, 0.5);
   cfg_.mutation_threshold = std::max(cfg_.mutation_threshold, 0);
   cfg_.schedule_delay = std::max(cfg_.schedule_delay, std::chrono::nanoseconds(0));
   cfg_.startup_delay = std::max(cfg_.startup_delay, std::chrono::nanoseconds(0));
-  if (cfg_.startup_delay.count() > 0) next_ = Clock::now() + cfg_.startup_delay;
+  if (cfg_.startup_delay.count() > 0) next_ = After(Clock::now(), cfg_.startup_delay);
 }
 
 std::shared_ptr<Scheduler> Scheduler::Start(std::shared_ptr<DB> db, SchedulerConfig cfg) {
@@ -156,7 +170,7 @@ void Scheduler::OnMutation(bool deletion) {
   ++mutations_;
   auto now = Clock::now();
   if (cfg_.deletion_threshold > 0 && deletions_ >= cfg_.deletion_threshold) {
-    ScheduleLocked(now + cfg_.schedule_delay);
+    ScheduleLocked(After(now, cfg_.schedule_delay));
     return;
   }
   // Otherwise a deletion (threshold 0) or enough mutations make the next
@@ -164,7 +178,7 @@ void Scheduler::OnMutation(bool deletion) {
   bool due = (cfg_.deletion_threshold == 0 && deletions_ > 0) ||
              (cfg_.mutation_threshold > 0 && mutations_ >= cfg_.mutation_threshold);
   if (due) {
-    auto at = last_ ? *last_ + interval_ : now + cfg_.schedule_delay;
+    auto at = last_ ? *last_ + interval_ : After(now, cfg_.schedule_delay);
     ScheduleLocked(std::max(at, now));
   }
 }
@@ -177,7 +191,7 @@ Stats Scheduler::ScheduleAndWait() {
   // change: wait for one that starts after this call.
   if (running_) ++target;
   triggered_ = true;
-  ScheduleLocked(Clock::now() + cfg_.schedule_delay);
+  ScheduleLocked(After(Clock::now(), cfg_.schedule_delay));
   done_cv_.wait(lk, [&] { return stop_ || collections_ >= target; });
   if (collections_ < target) throw errdefs::Unavailable("garbage collector stopped");
   if (last_failed_) throw errdefs::Internal("gc failed");

@@ -26,6 +26,16 @@ TEST(GcDuration, ParsesGoDurations) {
   EXPECT_THROW(ParseDuration("1x"), errdefs::Error);
 }
 
+// Go's limits: int64 nanoseconds; one past them is "invalid duration".
+TEST(GcDuration, BoundsAreGos) {
+  EXPECT_EQ(ParseDuration("2562047h47m16.854775807s"), std::chrono::nanoseconds::max());
+  EXPECT_EQ(ParseDuration("-2562047h47m16.854775808s"), std::chrono::nanoseconds::min());
+  EXPECT_THROW(ParseDuration("2562047h47m16.854775808s"), errdefs::Error);
+  EXPECT_THROW(ParseDuration("3000000h"), errdefs::Error);
+  EXPECT_EQ(FormatDuration(std::chrono::nanoseconds::min()), "-2562047h47m16.854775808s");
+  EXPECT_EQ(FormatDuration(std::chrono::nanoseconds::max()), "2562047h47m16.854775807s");
+}
+
 TEST(GcDuration, FormatsLikeGo) {
   EXPECT_EQ(FormatDuration(0ns), "0s");
   EXPECT_EQ(FormatDuration(100ms), "100ms");
@@ -84,6 +94,22 @@ TEST_F(SchedulerTest, DeletionTriggersACollection) {
   std::unique_lock lk(mu_);
   cv_.wait(lk, [&] { return runs_ >= 1; });  // hangs (test timeout) if never triggered
   EXPECT_GE(runs_, 1);
+}
+
+// The largest delays Go parses mean "not in this lifetime": no overflowing
+// clock arithmetic (the sanitizer build fails on one), no collection, and a
+// request still waits for its delay rather than running at once.
+TEST_F(SchedulerTest, HugeDelaysNeverFire) {
+  SchedulerConfig cfg;
+  cfg.startup_delay = std::chrono::nanoseconds::max();
+  cfg.schedule_delay = std::chrono::nanoseconds::max();
+  cfg.deletion_threshold = 1;
+  auto s = Scheduler::Start(db_, cfg);
+  db_->Update([](Txn& t) { t.Put("v1/ns/images/x", "v"); });
+  db_->Update([](Txn& t) { t.Delete("v1/ns/images/x"); });
+  std::unique_lock lk(mu_);
+  EXPECT_FALSE(cv_.wait_for(lk, 50ms, [&] { return runs_ > 0; }));
+  EXPECT_EQ(s->collections(), 0u);
 }
 
 TEST_F(SchedulerTest, StartupCollectionRuns) {
