@@ -13,7 +13,6 @@
 namespace mcd::services::content {
 namespace {
 
-namespace chr = std::chrono;
 namespace mc = mcd::content;
 
 // containerd's `"%q failed validation"` for Info and Update.

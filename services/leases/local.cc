@@ -1,18 +1,16 @@
 #include "services/leases/local.h"
 
 #include "metadata/db.h"
+#include "pkg/timestamp.h"
 
 namespace mcd::services::leases {
 namespace {
 
-namespace chr = std::chrono;
 namespace ml = metadata::leases;
 
 void ToProto(const ml::Lease& l, api::Lease* out) {
   out->set_id(l.id);
-  auto ns = chr::duration_cast<chr::nanoseconds>(l.created_at.time_since_epoch()).count();
-  out->mutable_created_at()->set_seconds(ns / 1000000000);
-  out->mutable_created_at()->set_nanos(static_cast<int>(ns % 1000000000));
+  *out->mutable_created_at() = ToTimestamp(l.created_at);
   for (const auto& [k, v] : l.labels) (*out->mutable_labels())[k] = v;
 }
 

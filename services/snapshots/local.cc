@@ -4,6 +4,7 @@
 
 #include "github.com/containerd/containerd/api/events/snapshot.pb.h"
 #include "pkg/errdefs.h"
+#include "pkg/timestamp.h"
 
 namespace mcd::services::snapshots {
 namespace {
@@ -14,9 +15,9 @@ sn::Labels LabelsOf(const google::protobuf::Map<std::string, std::string>& m) {
   return sn::Labels(m.begin(), m.end());
 }
 
-void SetTime(int64_t ns, google::protobuf::Timestamp* ts) {
-  ts->set_seconds(ns / 1000000000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1000000000));
+// Snapshot records keep Unix nanoseconds.
+google::protobuf::Timestamp TimestampOf(int64_t ns) {
+  return ToTimestamp(std::chrono::system_clock::time_point(std::chrono::nanoseconds(ns)));
 }
 
 }  // namespace
@@ -34,8 +35,8 @@ void Local::ToProto(const sn::Info& info, api::Info* out) {
   out->set_name(info.name);
   out->set_parent(info.parent);
   out->set_kind(static_cast<api::Kind>(info.kind));
-  SetTime(info.created_ns, out->mutable_created_at());
-  SetTime(info.updated_ns, out->mutable_updated_at());
+  *out->mutable_created_at() = TimestampOf(info.created_ns);
+  *out->mutable_updated_at() = TimestampOf(info.updated_ns);
   for (const auto& [k, v] : info.labels) (*out->mutable_labels())[k] = v;
 }
 
