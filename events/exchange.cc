@@ -1,13 +1,13 @@
 #include "events/exchange.h"
 
 #include <fmt/format.h>
-#include <time.h>
 
 #include <algorithm>
 
 #include "events/fieldpath.h"
 #include "pkg/identifiers.h"
 #include "pkg/log.h"
+#include "pkg/timestamp.h"
 
 namespace mcd::events {
 namespace {
@@ -17,9 +17,6 @@ namespace {
 errdefs::Error Wrap(const std::string& context, const errdefs::Error& e) {
   return errdefs::Error(e.code(), context + ": " + e.what());
 }
-
-// Go's zero time.Time, which the Go client sends for "no timestamp".
-constexpr int64_t kGoZeroTimeSeconds = -62135596800;
 
 // The subscription whose notify hook this thread is running, so Close() from
 // inside the hook does not wait for itself.
@@ -155,8 +152,7 @@ void ValidateEnvelope(const Envelope& env) {
     throw Wrap(fmt::format("envelope topic {:?}", env.topic()), e);
   }
   // Go's time.Time.IsZero: no timestamp, or the zero time the Go client sends.
-  const auto& ts = env.timestamp();
-  if (!env.has_timestamp() || (ts.seconds() == kGoZeroTimeSeconds && ts.nanos() == 0)) {
+  if (!env.has_timestamp() || IsGoZero(env.timestamp())) {
     throw errdefs::InvalidArgument("timestamp must be set on forwarded event");
   }
 }
@@ -188,10 +184,7 @@ void Exchange::Publish(const Context& ctx, const std::string& topic,
     throw Wrap(fmt::format("envelope topic {:?}", topic), e);
   }
   env->set_topic(topic);
-  timespec now{};
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  env->mutable_timestamp()->set_seconds(now.tv_sec);
-  env->mutable_timestamp()->set_nanos(static_cast<int32_t>(now.tv_nsec));
+  *env->mutable_timestamp() = ToTimestamp(std::chrono::system_clock::now());
   PackEvent(event, env->mutable_event());
   log::Debug("event published",
              {{"ns", env->namespace_()}, {"topic", topic}, {"type", env->event().type_url()}});

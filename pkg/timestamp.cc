@@ -41,4 +41,8 @@ TimePoint FromTimestamp(const google::protobuf::Timestamp& ts) {
                                                            chr::nanoseconds(ts.nanos())));
 }
 
+bool IsGoZero(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() == kGoZeroSeconds && ts.nanos() == 0;
+}
+
 }  // namespace mcd

@@ -14,4 +14,7 @@ namespace mcd {
 google::protobuf::Timestamp ToTimestamp(std::chrono::system_clock::time_point t);
 std::chrono::system_clock::time_point FromTimestamp(const google::protobuf::Timestamp& ts);
 
+// Go's time.Time.IsZero on the wire: exactly 0001-01-01T00:00:00Z.
+bool IsGoZero(const google::protobuf::Timestamp& ts);
+
 }  // namespace mcd

@@ -49,5 +49,15 @@ TEST(Timestamp, OutOfRangeSaturates) {
   EXPECT_EQ(ToTimestamp(TimePoint::max()).seconds(), INT64_MAX / 1000000000);
 }
 
+// Only the exact zero is Go's IsZero: the events exchange refuses a
+// forwarded envelope carrying it, and must accept any other time.
+TEST(Timestamp, IsGoZeroIsExact) {
+  EXPECT_TRUE(IsGoZero(Ts(-62135596800, 0)));
+  EXPECT_TRUE(IsGoZero(ToTimestamp(TimePoint::min())));
+  EXPECT_FALSE(IsGoZero(Ts(-62135596800, 1)));
+  EXPECT_FALSE(IsGoZero(Ts(-30000000000, 0)));
+  EXPECT_FALSE(IsGoZero(Ts(0, 0)));
+}
+
 }  // namespace
 }  // namespace mcd
