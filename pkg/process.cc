@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <string_view>
 
 #include "pkg/errdefs.h"
 #include "pkg/fd.h"
@@ -53,8 +54,15 @@ int Spawn(const SpawnOptions& opts, pid_t* pid) {
   std::vector<char*> argv;
   for (const auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // As Go's exec.Cmd: an added variable replaces an inherited one of the
+  // same name (the child's Go runtime would read the first).
+  auto key = [](std::string_view kv) { return kv.substr(0, kv.find('=')); };
   std::vector<char*> envp;
-  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  for (char** e = environ; *e; ++e) {
+    bool replaced = false;
+    for (const auto& x : opts.extra_env) replaced = replaced || key(x) == key(*e);
+    if (!replaced) envp.push_back(*e);
+  }
   for (const auto& e : opts.extra_env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 

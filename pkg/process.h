@@ -12,7 +12,7 @@ namespace mcd::process {
 
 struct Options {
   std::vector<std::string> argv;                     // argv[0] is looked up on PATH
-  std::vector<std::string> extra_env;                // "K=V" added to the inherited environment
+  std::vector<std::string> extra_env;                // "K=V" over the inherited environment
   std::string cwd;                                   // empty: inherit
   std::string stdin_data;                            // written then closed
   bool merge_stderr = false;                         // stderr into stdout, as CombinedOutput
@@ -37,7 +37,7 @@ Result Run(const Options& opts);
 struct SpawnOptions {
   std::string exe;  // a path: no PATH lookup here
   std::vector<std::string> argv;
-  std::vector<std::string> extra_env;  // "K=V" added to the inherited environment
+  std::vector<std::string> extra_env;  // "K=V" over the inherited environment
   std::string cwd;                     // empty: inherit
   bool new_process_group = false;      // setpgid(0, 0)
   std::vector<int> fds;                // the child's 0, 1, 2, ...

@@ -19,6 +19,7 @@
 #include "runtime/v1/shim_api.h"
 #include "runtime/v1/translate.h"
 #include "runtime/v2/discard.h"
+#include "runtime/v2/shim_launch.h"
 #include "runtime/v2/task_events.h"
 #include "runtime/v2/weak_call.h"
 

@@ -12,9 +12,6 @@
 
 namespace mcd::runtime::v1 {
 
-// `unix:///run/containerd/s/<sha256 hex of "<grpc address>/<ns>/<id>">`.
-std::string SocketAddress(const std::string& grpc_address, const std::string& ns,
-                          const std::string& id);
 // Where a shim of containerd before 1.2 listened (abstract), when a bundle
 // has no `address` file.
 std::string LegacyAddress(const std::string& ns, const std::string& id);
@@ -46,9 +43,6 @@ pid_t StartShim(const ShimConfig& c, const std::string& address, std::function<v
 // containerd does: every v1 hierarchy where that cgroup exists gets the pid;
 // none is "failed to load cgroup <path>: cgroups: cgroup deleted".
 void JoinCgroup(const std::string& path, pid_t pid);
-
-// Removes a path socket named by an address (abstract ones need nothing).
-void RemoveSocket(const std::string& address);
 
 // SIGKILL to the shim's process group, then waits (pidfd) up to `timeout`
 // for the shim itself to be gone.

@@ -64,6 +64,26 @@ std::string RuncRoot(const google::protobuf::Any* topts) {
   return kDefaultRuncRoot;
 }
 
+// The shim's own `start` command; its address.
+std::string RunStart(const ShimCommand& cmd, const google::protobuf::Any* topts, ShimLog& log) {
+  auto popts = cmd.Start(topts ? topts->SerializeAsString() : "");
+  popts.timeout = 60s;
+  log::Debug("starting shim", {{"id", cmd.id}, {"namespace", cmd.ns}, {"binary", cmd.binary}});
+  process::Result res = process::Run(popts);
+  if (res.exit_code != 0) {
+    std::string why = process::Describe(res) + (res.timed_out ? " (timed out)" : "");
+    std::string tail = log.Tail();
+    // The output as containerd quotes it: untrimmed.
+    throw errdefs::Unknown("failed to start shim: start failed: " + res.out + ": " + why +
+                           (tail.empty() ? "" : " (shim log: " + Trim(tail) + ")"));
+  }
+  try {
+    return ParseAddress(res.out);
+  } catch (const std::exception& e) {
+    throw errdefs::Unknown(std::string("failed to start shim: ") + e.what());
+  }
+}
+
 }  // namespace
 
 TaskManager::TaskManager(ManagerConfig cfg, events::Exchange* events)
@@ -141,23 +161,15 @@ std::shared_ptr<Task> TaskManager::Create(const Context& ctx, const std::string&
       topts = &*opts.runtime_options;
     host_dirs_.NoteTask(ns, RuncRoot(topts), opts.spec);
     ShimCommand cmd = Command(bundle, binary);
-    auto popts = cmd.Start(topts ? topts->SerializeAsString() : "");
-    popts.timeout = 60s;
-    log::Debug("starting shim", {{"id", id}, {"namespace", ns}, {"binary", binary}});
-    process::Result res = process::Run(popts);
-    if (res.exit_code != 0) {
-      std::string why = process::Describe(res) + (res.timed_out ? " (timed out)" : "");
-      std::string tail = shim_log->Tail();
-      // The output as containerd quotes it: untrimmed.
-      throw errdefs::Unknown("failed to start shim: start failed: " + res.out + ": " + why +
-                             (tail.empty() ? "" : " (shim log: " + Trim(tail) + ")"));
+    std::optional<std::string> direct;
+    if (runc_start_.Applies(cmd, opts.spec, topts)) {
+      try {
+        direct = runc_start_.Start(cmd);
+      } catch (const std::exception& e) {
+        throw errdefs::Unknown(std::string("failed to start shim: start failed: ") + e.what());
+      }
     }
-    std::string address;
-    try {
-      address = ParseAddress(res.out);
-    } catch (const std::exception& e) {
-      throw errdefs::Unknown(std::string("failed to start shim: ") + e.what());
-    }
+    std::string address = direct ? *direct : RunStart(cmd, topts, *shim_log);
     // Kept for reconnecting and deleting after a restart.
     WriteFile(bundle.File("shim-binary-path"), binary, 0600);
     std::shared_ptr<ttrpc::Client> client;

@@ -20,6 +20,7 @@
 #include "runtime/v2/background.h"
 #include "runtime/v2/binary.h"
 #include "runtime/v2/host_dirs.h"
+#include "runtime/v2/runc_start.h"
 #include "runtime/v2/task.h"
 #include "runtime/v2/task_table.h"
 
@@ -128,6 +129,7 @@ class TaskManager : public plugin::Instance,
   ManagerConfig cfg_;
   events::Exchange* events_;
   RuntimeResolver resolver_;
+  RuncStart runc_start_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

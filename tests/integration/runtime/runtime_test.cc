@@ -265,6 +265,108 @@ TEST_F(RuntimeTest, GoConform) {
   EXPECT_TRUE(left.empty()) << left.front();
 }
 
+// A /proc file of a process as NUL-separated words.
+std::vector<std::string> ProcWords(pid_t pid, const char* file) {
+  std::string raw = fs::ReadFile("/proc/" + std::to_string(pid) + "/" + file);
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < raw.size()) {
+    size_t end = raw.find('\0', at);
+    if (end == std::string::npos) end = raw.size();
+    out.push_back(raw.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+pid_t ParentOf(pid_t pid) {
+  // "pid (comm) state ppid ...": comm may hold spaces, so after the last ')'.
+  std::string stat = fs::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  return static_cast<pid_t>(std::stol(stat.substr(stat.rfind(')') + 4)));
+}
+
+// What the runc v2 shim's `start` gives the shim daemon it starts: argv,
+// environment, cwd, process group, OOM score, the socket named in `address`.
+void ExpectStartedAsByStart(const Daemon& d, pid_t shim, const std::string& id) {
+  const std::string bin = process::LookPath("containerd-shim-runc-v2");
+  EXPECT_EQ(ProcWords(shim, "cmdline"),
+            (std::vector<std::string>{bin, "-namespace", "default", "-id", id, "-address",
+                                      d.socket(), "-debug"}));
+  auto env = ProcWords(shim, "environ");
+  EXPECT_EQ(std::count(env.begin(), env.end(), "GOMAXPROCS=4"), 1);
+  EXPECT_EQ(std::count_if(env.begin(), env.end(),
+                          [](const std::string& e) { return e.starts_with("GOMAXPROCS="); }),
+            1);
+  EXPECT_EQ(std::count(env.begin(), env.end(), "TTRPC_ADDRESS=" + d.socket() + ".ttrpc"), 1);
+  const std::string bundle = d.state() + "/io.containerd.runtime.v2.task/default/" + id;
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(shim) + "/cwd"), bundle);
+  EXPECT_EQ(::getpgid(shim), shim);
+  int daemon_score = std::stoi(fs::ReadFile("/proc/" + std::to_string(d.pid()) + "/oom_score_adj"));
+  EXPECT_EQ(std::stoi(fs::ReadFile("/proc/" + std::to_string(shim) + "/oom_score_adj")),
+            std::min(daemon_score + 1, 1000));
+  std::string address = fs::ReadFile(bundle + "/address");
+  ASSERT_TRUE(address.starts_with("unix:///run/containerd/s/")) << address;
+  struct stat st;
+  ASSERT_EQ(::stat(address.substr(7).c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// The runc v2 shim's `start` is done by the daemon (no Go process of its
+// own): the shim daemon must still look exactly as that command starts it
+// (the grouped test below checks the same of one the command started).
+TEST_F(RuntimeTest, RuncShimStartsAsItsStartCommandWould) {
+  const std::string id = "startlike";
+  auto r = Ctr(d(), {"run", "-d", kImage, id, "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  auto shims = ShimPids(d(), id);
+  ASSERT_EQ(shims.size(), 1u);
+  const pid_t shim = shims[0];
+  ExpectStartedAsByStart(d(), shim, id);
+  // No `start` process in between: the daemon is the shim's parent.
+  EXPECT_EQ(ParentOf(shim), d().pid());
+
+  r = Ctr(d(), {"task", "exec", "--exec-id", "e1", id, "echo", "x"});
+  EXPECT_EQ(r.out, "x\n") << Out(r);
+  r = Ctr(d(), {"task", "rm", "-f", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d(), {"c", "rm", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  // The daemon reaps its child: no zombie once the shim exits.
+  EXPECT_TRUE(AwaitExit(" -id " + id + " ", d().pid()).empty());
+  auto left = Leftovers(d());
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
+// Containers grouped by annotation share one shim, which only the shim's own
+// `start` knows how to find: those go through it.
+TEST_F(RuntimeTest, GroupedContainersShareTheShimThroughItsStart) {
+  const std::string group = "--annotation=io.containerd.runc.v2.group=grp";
+  auto r = Ctr(d(), {"run", "-d", group, kImage, "grp1", "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d(), {"run", "-d", group, kImage, "grp2", "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  auto shims = ShimPids(d(), "grp1");
+  ASSERT_EQ(shims.size(), 1u);
+  EXPECT_TRUE(ShimPids(d(), "grp2").empty());
+  EXPECT_NE(ParentOf(shims[0]), d().pid());
+  ExpectStartedAsByStart(d(), shims[0], "grp1");
+  const std::string tasks = d().state() + "/io.containerd.runtime.v2.task/default/";
+  EXPECT_EQ(fs::ReadFile(tasks + "grp1/address"), fs::ReadFile(tasks + "grp2/address"));
+  r = Ctr(d(), {"task", "ls"});
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("grp1\\s+\\d+\\s+RUNNING"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("grp2\\s+\\d+\\s+RUNNING"))) << r.out;
+  for (const char* id : {"grp1", "grp2"}) {
+    r = Ctr(d(), {"task", "rm", "-f", id});
+    EXPECT_EQ(r.exit_code, 0) << Out(r);
+    r = Ctr(d(), {"c", "rm", id});
+    EXPECT_EQ(r.exit_code, 0) << Out(r);
+  }
+  EXPECT_TRUE(AwaitExit(" -id grp1 ", d().pid()).empty());
+  auto left = Leftovers(d());
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
 // A shim killed while the daemon runs: noticed through the connection, the
 // task shows stopped, the exit event is published, everything is removable.
 TEST_F(RuntimeTest, ShimKilled) {

@@ -10,6 +10,7 @@
 
 #include "pkg/fs.h"
 #include "runtime/v1/shim.h"
+#include "runtime/v2/shim_launch.h"
 #include "tests/integration/runtime/support.h"
 
 namespace mcd::itest::rt {
@@ -39,7 +40,7 @@ std::vector<std::string> V1Leftovers(const Daemon& d, const std::string& id) {
   for (const auto& base : {d.state(), d.root()})
     for (const auto& e : Entries(base + "/io.containerd.runtime.v1.linux/default"))
       out.push_back("bundle entry " + e);
-  std::string sock = runtime::v1::SocketAddress(d.socket(), "default", id).substr(7);
+  std::string sock = runtime::SocketAddress(d.socket(), "default", id).substr(7);
   if (fs::Exists(sock)) out.push_back("socket " + sock);
   if (fs::Exists("/run/containerd/runc/default/" + id)) out.push_back("runc state of " + id);
   return out;
@@ -85,7 +86,7 @@ TEST_F(RuntimeV1Test, DetachedExecKillRemove) {
   for (const char* f : {"config.json", "address", "shim.pid", "init.pid"})
     EXPECT_TRUE(fs::Exists(bundle + "/" + f)) << f;
   EXPECT_EQ(fs::ReadFile(bundle + "/address"),
-            runtime::v1::SocketAddress(d().socket(), "default", "v1d"));
+            runtime::SocketAddress(d().socket(), "default", "v1d"));
   EXPECT_TRUE(
       std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1d\s+\d+\s+RUNNING)")));
 
@@ -183,7 +184,7 @@ TEST_F(RuntimeV1Test, SurvivesDaemonCrash) {
   EXPECT_FALSE(fs::Exists("/run/containerd/runc/default/v1gone"));
   r = Ctr(d(), {"c", "rm", "v1gone"});
   EXPECT_EQ(r.exit_code, 0) << ResultText(r);
-  EXPECT_FALSE(fs::Exists(runtime::v1::SocketAddress(d().socket(), "default", "v1gone").substr(7)));
+  EXPECT_FALSE(fs::Exists(runtime::SocketAddress(d().socket(), "default", "v1gone").substr(7)));
 
   EXPECT_TRUE(
       std::regex_search(Ctr(d(), {"task", "ls"}).out, std::regex(R"(v1crash\s+\d+\s+RUNNING)")));

@@ -17,15 +17,7 @@ namespace {
 namespace v2 = containerd::task::v2;
 namespace shim = containerd::runtime::linux::shim::v1;
 
-TEST(SocketAddress, Sha256OfAddressNamespaceAndId) {
-  // printf '%s' /run/containerd/containerd.sock/default/t | sha256sum
-  EXPECT_EQ(SocketAddress("/run/containerd/containerd.sock", "default", "t"),
-            "unix:///run/containerd/s/"
-            "1fb363069179b519147287ead2348a2ddbbfb7205a0231a039eaf1a4ad82c119");
-  // filepath.Join cleans: doubled and trailing slashes do not count.
-  EXPECT_EQ(SocketAddress("/run/containerd//containerd.sock/", "default", "t"),
-            SocketAddress("/run/containerd/containerd.sock", "default", "t"));
-  EXPECT_NE(SocketAddress("/a.sock", "default", "t"), SocketAddress("/a.sock", "other", "t"));
+TEST(LegacyAddress, AbstractUnderContainerdShim) {
   EXPECT_EQ(LegacyAddress("ns", "id"), "@/containerd-shim/ns/id/shim.sock");
 }
 
