@@ -35,18 +35,23 @@ grpc::Status ToStatus(const std::exception& e) {
   return grpc::Status(static_cast<grpc::StatusCode>(code), utf8::Valid(e.what()));
 }
 
+// A failed request's status; the unexpected ones are logged.
+static grpc::Status Failed(const std::exception& e) {
+  auto st = ToStatus(e);
+  if (st.error_code() == grpc::StatusCode::UNKNOWN ||
+      st.error_code() == grpc::StatusCode::INTERNAL) {
+    log::Error("request failed", {{"error", e.what()}});
+  }
+  return st;
+}
+
 grpc::Status Handle(const grpc::ServerContextBase* sc,
                     const std::function<void(const Context&)>& fn) {
   try {
     fn(ContextFrom(*sc));
     return grpc::Status::OK;
   } catch (const std::exception& e) {
-    auto st = ToStatus(e);
-    if (st.error_code() == grpc::StatusCode::UNKNOWN ||
-        st.error_code() == grpc::StatusCode::INTERNAL) {
-      log::Error("request failed", {{"error", e.what()}});
-    }
-    return st;
+    return Failed(e);
   }
 }
 
@@ -64,6 +69,24 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* sc, Runs runs,
   } catch (const std::exception& e) {
     reactor->Finish(ToStatus(e));
   }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* Deferred(grpc::CallbackServerContext* sc,
+                                   std::function<void(const Context&, Done)> fn) {
+  auto* reactor = sc->DefaultReactor();
+  Done done = [reactor](std::exception_ptr err) {
+    if (!err) return reactor->Finish(grpc::Status::OK);
+    try {
+      std::rethrow_exception(err);
+    } catch (const std::exception& e) {
+      reactor->Finish(Failed(e));
+    } catch (...) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNKNOWN, "unknown error"));
+    }
+  };
+  grpc::Status st = Handle(sc, [&](const Context& ctx) { fn(ctx, done); });
+  if (!st.ok()) reactor->Finish(st);
   return reactor;
 }
 

@@ -8,6 +8,7 @@
 // and a request read by one kind is passed to the other.
 #include <grpcpp/grpcpp.h>
 
+#include <exception>
 #include <functional>
 #include <vector>
 
@@ -43,6 +44,14 @@ enum class Runs {
 // Runs fn(ctx) as Runs says and finishes the call with its status.
 grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* sc, Runs runs,
                                 std::function<void(const Context&)> fn);
+
+// A handler that answers later without holding a thread: fn(ctx, done)
+// starts the work (a shim call, say) and arranges for done to be called once,
+// from any thread, after the response is filled (nullptr: OK). If fn throws,
+// it started nothing and the call ends with its error.
+using Done = std::function<void(std::exception_ptr)>;
+grpc::ServerUnaryReactor* Deferred(grpc::CallbackServerContext* sc,
+                                   std::function<void(const Context&, Done)> fn);
 
 // A server stream of messages gathered up front by gather(ctx, &msgs) (one
 // quick pass over metadata), written one at a time: a slow client holds no

@@ -1,5 +1,6 @@
 #include "services/tasks/local.h"
 
+#include <future>
 #include <latch>
 #include <optional>
 
@@ -56,15 +57,37 @@ std::exception_ptr ShimError(std::exception_ptr err) {
 
 // A State call: on a lost connection containerd's shim client answers
 // plain "not found" (the task or process is taken as gone).
+// A State call's error: a closed connection is containerd's "not found".
+std::exception_ptr StateError(std::exception_ptr err) {
+  try {
+    std::rethrow_exception(err);
+  } catch (const errdefs::Error& e) {
+    if (ttrpc::IsClosed(e))
+      return std::make_exception_ptr(errdefs::Error(errdefs::Code::kNotFound, "not found"));
+  } catch (...) {
+  }
+  return ShimError(err);
+}
+
+// An error's class and text.
+std::pair<errdefs::Code, std::string> Unwrap(std::exception_ptr err) {
+  try {
+    std::rethrow_exception(err);
+  } catch (const std::exception& e) {
+    return {errdefs::CodeOf(e), e.what()};
+  } catch (...) {
+    return {errdefs::Code::kUnknown, "unknown error"};
+  }
+}
+
 void ShimState(runtime::Task& t, const std::string& exec_id, taskapi::StateResponse* resp) {
   taskapi::StateRequest req;
   req.set_id(t.id());
   req.set_exec_id(exec_id);
   try {
     t.Call("State", req, resp, kStateTimeout);
-  } catch (const errdefs::Error& e) {
-    if (ttrpc::IsClosed(e)) throw errdefs::Error(errdefs::Code::kNotFound, "not found");
-    std::rethrow_exception(ShimError(std::current_exception()));
+  } catch (const errdefs::Error&) {
+    std::rethrow_exception(StateError(std::current_exception()));
   }
 }
 
@@ -228,23 +251,41 @@ void Local::DeleteProcess(const Context& ctx, const api::DeleteProcessRequest& r
   *resp->mutable_exited_at() = r.exited_at();
 }
 
-void Local::Get(const Context& ctx, const api::GetRequest& req, api::GetResponse* resp) {
+void Local::Get(const Context& ctx, const api::GetRequest& req, api::GetResponse* resp,
+                std::function<void(std::exception_ptr)> done) {
   auto t = GetTask(ctx, req.container_id());
   // Its State fails on the closed connection: containerd's "not found".
   if (!Live(*t)) throw errdefs::Error(errdefs::Code::kNotFound, "not found");
-  taskapi::StateResponse s;
-  try {
-    ShimState(*t, req.exec_id(), &s);
-  } catch (const errdefs::Error& e) {
-    // As containerd's: an exec's lookup fails with the error; the task's
-    // state does only when not found, else (a hung shim's timeout, say) it
-    // is listed by id with an unknown status.
-    if (!req.exec_id().empty() || e.code() == errdefs::Code::kNotFound) throw;
-    log::Error("get state for " + t->id(), {{"error", e.what()}});
-    resp->mutable_process()->set_id(t->id());
-    return;
-  }
-  FromState(req.exec_id().empty() ? t->id() : req.exec_id(), s, resp->mutable_process());
+  taskapi::StateRequest sr;
+  sr.set_id(t->id());
+  sr.set_exec_id(req.exec_id());
+  const std::string exec_id = req.exec_id();
+  t->AsyncCall("State", sr, kStateTimeout,
+               [t, exec_id, resp, done](std::exception_ptr err, std::string payload) {
+                 taskapi::StateResponse s;
+                 if (!err && !s.ParseFromString(payload))
+                   err = std::make_exception_ptr(errdefs::Internal("malformed state response"));
+                 if (err) {
+                   err = StateError(err);
+                   auto [code, what] = Unwrap(err);
+                   // As containerd's: an exec's lookup fails with the error;
+                   // the task's state does only when not found, else (a hung
+                   // shim's timeout, say) it is listed by id with an unknown
+                   // status.
+                   if (!exec_id.empty() || code == errdefs::Code::kNotFound) return done(err);
+                   log::Error("get state for " + t->id(), {{"error", what}});
+                   resp->mutable_process()->set_id(t->id());
+                   return done(nullptr);
+                 }
+                 FromState(exec_id.empty() ? t->id() : exec_id, s, resp->mutable_process());
+                 done(nullptr);
+               });
+}
+
+void Local::Get(const Context& ctx, const api::GetRequest& req, api::GetResponse* resp) {
+  std::promise<std::exception_ptr> answered;
+  Get(ctx, req, resp, [&answered](std::exception_ptr err) { answered.set_value(err); });
+  if (auto err = answered.get_future().get()) std::rethrow_exception(err);
 }
 
 void Local::List(const Context& ctx, const api::ListTasksRequest&, api::ListTasksResponse* resp) {

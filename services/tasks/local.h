@@ -61,6 +61,11 @@ class Local : public plugin::Instance {
   void Delete(const Context& ctx, const api::DeleteTaskRequest& req, api::DeleteResponse* resp);
   void DeleteProcess(const Context& ctx, const api::DeleteProcessRequest& req,
                      api::DeleteResponse* resp);
+  // Answers through done once the shim has (no thread waits); resp is
+  // filled before done(nullptr). Throws when there is no task to ask.
+  void Get(const Context& ctx, const api::GetRequest& req, api::GetResponse* resp,
+           std::function<void(std::exception_ptr)> done);
+  // The same, waiting for the answer (callers on threads of their own).
   void Get(const Context& ctx, const api::GetRequest& req, api::GetResponse* resp);
   void List(const Context& ctx, const api::ListTasksRequest& req, api::ListTasksResponse* resp);
   void Kill(const Context& ctx, const api::KillRequest& req);

@@ -1,7 +1,7 @@
 // grpc plugin "tasks": containerd.services.tasks.v1.Tasks over the
-// tasks-service plugin. Every call may reach a shim, so all but Wait run on
-// the blocking pool; Wait finishes when the shim answers: a waiter holds no
-// thread.
+// tasks-service plugin. Every call may reach a shim, so all but Get and Wait
+// run on the blocking pool; those two finish when the shim answers and hold
+// no thread meanwhile.
 #include <memory>
 #include <mutex>
 
@@ -90,8 +90,9 @@ class Service final : public Base, public GrpcService {
   }
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* sc, const api::GetRequest* req,
                                 api::GetResponse* resp) override {
-    return Unary(sc, Runs::kBlocking,
-                 [this, req, resp](const Context& ctx) { local_->Get(ctx, *req, resp); });
+    return Deferred(sc, [this, req, resp](const Context& ctx, Done done) {
+      local_->Get(ctx, *req, resp, std::move(done));
+    });
   }
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* sc, const api::ListTasksRequest* req,
                                  api::ListTasksResponse* resp) override {
