@@ -23,6 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kRuncV2 = "containerd-shim-runc-v2";
+constexpr const char* kRuncOptions = "containerd.runc.v1.Options";
 
 // The annotations the runc v2 shim groups containers by (its manager's
 // groupLabels).
@@ -112,7 +113,10 @@ bool RuncStart::Applies(const ShimCommand& cmd, const std::string& spec,
   if (Base(cmd.binary) != kRuncV2 || cmd.sched_core || (sched_core && *sched_core)) return false;
   if (options && !options->value().empty()) {
     containerd::runc::v1::Options o;
-    if (!options->type_url().ends_with("/containerd.runc.v1.Options") ||
+    // containerd's typeurl writes the bare message name; other writers
+    // prefix it.
+    const std::string& url = options->type_url();
+    if ((url != kRuncOptions && !url.ends_with(std::string("/") + kRuncOptions)) ||
         !o.ParseFromString(options->value()) || !o.shim_cgroup().empty())
       return false;
   }

@@ -338,6 +338,25 @@ TEST_F(RuntimeTest, RuncShimStartsAsItsStartCommandWould) {
   EXPECT_TRUE(left.empty()) << left.front();
 }
 
+// runc options as ctr and the Go client send them (typeurl's bare message
+// name) leave that start to the daemon too.
+TEST_F(RuntimeTest, RuncShimWithRuncOptionsStartsTheSameWay) {
+  const std::string id = "startopts";
+  auto r = Ctr(
+      d(), {"run", "-d", "--runc-binary", process::LookPath("runc"), kImage, id, "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  auto shims = ShimPids(d(), id);
+  ASSERT_EQ(shims.size(), 1u);
+  ExpectStartedAsByStart(d(), shims[0], id);
+  EXPECT_EQ(ParentOf(shims[0]), d().pid());
+  r = Ctr(d(), {"task", "rm", "-f", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  r = Ctr(d(), {"c", "rm", id});
+  EXPECT_EQ(r.exit_code, 0) << Out(r);
+  auto left = Leftovers(d());
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
 // Containers grouped by annotation share one shim, which only the shim's own
 // `start` knows how to find: those go through it.
 TEST_F(RuntimeTest, GroupedContainersShareTheShimThroughItsStart) {

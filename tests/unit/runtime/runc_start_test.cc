@@ -118,6 +118,11 @@ TEST_F(RuncStartApplies, OnlyToTheRuncV2Shim) {
 TEST_F(RuncStartApplies, NotWhereStartWouldDoMore) {
   auto plain = RuncOptions("");
   EXPECT_TRUE(rs_.Applies(cmd_, spec_, &plain));
+  // As containerd's typeurl names it (ctr --runc-binary, the Go client).
+  plain.set_type_url("containerd.runc.v1.Options");
+  EXPECT_TRUE(rs_.Applies(cmd_, spec_, &plain));
+  plain.set_type_url("containerd.runc.v1.OptionsX");
+  EXPECT_FALSE(rs_.Applies(cmd_, spec_, &plain));
   auto cg = RuncOptions("/shims");
   EXPECT_FALSE(rs_.Applies(cmd_, spec_, &cg));
   google::protobuf::Any other;
