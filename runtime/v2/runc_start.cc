@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 #include <nlohmann/json.hpp>
 
@@ -136,10 +138,14 @@ std::optional<std::string> RuncStart::Start(const ShimCommand& cmd) {
   try {
     // The shim daemon reads it back to remove its socket on shutdown.
     WriteBundleFile(cmd.bundle, "address", address);
-    std::vector<std::string> argv = {cmd.binary, "-namespace", cmd.ns,          "-id",
-                                     cmd.id,     "-address",   cmd.grpc_address};
+    // `start` runs os.Executable(): the binary with its symlinks resolved.
+    std::error_code ec;
+    std::string self = std::filesystem::canonical(cmd.binary, ec).string();
+    if (ec) self = cmd.binary;
+    std::vector<std::string> argv = {self,   "-namespace", cmd.ns,          "-id",
+                                     cmd.id, "-address",   cmd.grpc_address};
     if (cmd.debug) argv.push_back("-debug");
-    process::SpawnOptions so{.exe = cmd.binary,
+    process::SpawnOptions so{.exe = self,
                              .argv = std::move(argv),
                              .extra_env = {"GOMAXPROCS=4", "TTRPC_ADDRESS=" + cmd.ttrpc_address},
                              .cwd = cmd.bundle,

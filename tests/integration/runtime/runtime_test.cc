@@ -339,20 +339,31 @@ TEST_F(RuntimeTest, RuncShimStartsAsItsStartCommandWould) {
 }
 
 // runc options as ctr and the Go client send them (typeurl's bare message
-// name) leave that start to the daemon too.
-TEST_F(RuntimeTest, RuncShimWithRuncOptionsStartsTheSameWay) {
-  const std::string id = "startopts";
-  auto r = Ctr(
-      d(), {"run", "-d", "--runc-binary", process::LookPath("runc"), kImage, id, "sleep", "1000"});
-  ASSERT_EQ(r.exit_code, 0) << Out(r);
-  auto shims = ShimPids(d(), id);
-  ASSERT_EQ(shims.size(), 1u);
-  ExpectStartedAsByStart(d(), shims[0], id);
-  EXPECT_EQ(ParentOf(shims[0]), d().pid());
-  r = Ctr(d(), {"task", "rm", "-f", id});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
-  r = Ctr(d(), {"c", "rm", id});
-  EXPECT_EQ(r.exit_code, 0) << Out(r);
+// name), and a runtime path that is a symlink (`start` runs
+// os.Executable(): the real path), leave that start to the daemon too.
+TEST_F(RuntimeTest, RuncShimWithOptionsOrThroughASymlinkStartsTheSameWay) {
+  const std::string link = env_->dir() + "/containerd-shim-runc-v2";
+  std::filesystem::remove(link);
+  std::filesystem::create_symlink(process::LookPath("containerd-shim-runc-v2"), link);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"startopts", {"--runc-binary", process::LookPath("runc")}},
+      {"startlink", {"--runtime", link}},
+  };
+  for (const auto& [id, flags] : cases) {
+    std::vector<std::string> args = {"run", "-d"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {kImage, id, "sleep", "1000"});
+    auto r = Ctr(d(), args);
+    ASSERT_EQ(r.exit_code, 0) << Out(r);
+    auto shims = ShimPids(d(), id);
+    ASSERT_EQ(shims.size(), 1u) << id;
+    ExpectStartedAsByStart(d(), shims[0], id);
+    EXPECT_EQ(ParentOf(shims[0]), d().pid()) << id;
+    r = Ctr(d(), {"task", "rm", "-f", id});
+    EXPECT_EQ(r.exit_code, 0) << Out(r);
+    r = Ctr(d(), {"c", "rm", id});
+    EXPECT_EQ(r.exit_code, 0) << Out(r);
+  }
   auto left = Leftovers(d());
   EXPECT_TRUE(left.empty()) << left.front();
 }
