@@ -1,7 +1,6 @@
 #include "runtime/v2/manager.h"
 
 #include <dirent.h>
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <future>
@@ -12,6 +11,7 @@
 #include "pkg/fs.h"
 #include "pkg/log.h"
 #include "runtime/v2/discard.h"
+#include "runtime/v2/shim_launch.h"
 #include "runtime/v2/task_events.h"
 #include "runtime/v2/weak_call.h"
 
@@ -44,11 +44,7 @@ std::string Trim(std::string s) {
 // command does not either. Remove it here (abstract sockets need nothing).
 void RemoveShimSocket(const std::string& bundle) {
   try {
-    std::string a = ParseAddress(ReadAddress(bundle));
-    if (a.rfind("unix://", 0) != 0 || a.size() < 8 || a[7] != '/') return;
-    std::string path = a.substr(7);
-    struct stat st;
-    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+    RemoveSocket(ParseAddress(ReadAddress(bundle)));
   } catch (const std::exception&) {
     // No address file: the shim never got as far as listening.
   }

@@ -32,10 +32,6 @@ constexpr const char* kRuncOptions = "containerd.runc.v1.Options";
 constexpr const char* kGroupLabels[] = {"io.containerd.runc.v2.group",
                                         "io.kubernetes.cri.sandbox-id"};
 
-std::string Base(const std::string& path) {
-  return path.substr(path.rfind('/') + 1);
-}
-
 bool IsElf(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   char magic[4];
@@ -112,7 +108,9 @@ bool RuncStart::Known(const std::string& binary) {
 bool RuncStart::Applies(const ShimCommand& cmd, const std::string& spec,
                         const google::protobuf::Any* options) {
   const char* sched_core = std::getenv("SCHED_CORE");
-  if (Base(cmd.binary) != kRuncV2 || cmd.sched_core || (sched_core && *sched_core)) return false;
+  if (std::filesystem::path(cmd.binary).filename() != kRuncV2 || cmd.sched_core ||
+      (sched_core && *sched_core))
+    return false;
   if (options && !options->value().empty()) {
     containerd::runc::v1::Options o;
     // containerd's typeurl writes the bare message name; other writers

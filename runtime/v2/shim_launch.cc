@@ -102,14 +102,6 @@ UniqueFd ListenShimSocket(const std::string& address, StaleSocket stale) {
   return fd;
 }
 
-bool CanConnect(const std::string& address) {
-  try {
-    return Answers(ttrpc::SocketPath(address));
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 void RemoveSocket(const std::string& address) {
   if (address.rfind("unix://", 0) != 0) return;
   std::string path = address.substr(7);

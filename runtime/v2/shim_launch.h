@@ -27,9 +27,6 @@ enum class StaleSocket {
 // Go's MkdirAll would). Empty when kKeepIfAnswering found a live listener.
 UniqueFd ListenShimSocket(const std::string& address, StaleSocket stale);
 
-// Whether something accepts connections at a path address.
-bool CanConnect(const std::string& address);
-
 // Removes a path socket named by an address (abstract ones need nothing).
 void RemoveSocket(const std::string& address);
 

@@ -55,9 +55,8 @@ std::exception_ptr ShimError(std::exception_ptr err) {
   return err;
 }
 
-// A State call: on a lost connection containerd's shim client answers
-// plain "not found" (the task or process is taken as gone).
-// A State call's error: a closed connection is containerd's "not found".
+// A State call's error: on a lost connection containerd's shim client
+// answers plain "not found" (the task or process is taken as gone).
 std::exception_ptr StateError(std::exception_ptr err) {
   try {
     std::rethrow_exception(err);
